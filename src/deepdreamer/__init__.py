@@ -1,0 +1,17 @@
+"""deepdreamer: DeepDream images and feature visualisation, offline on a CPU."""
+
+from .api import dream, dream_image, package_version
+from .config import DreamConfig
+from .errors import DeepDreamerError
+from .models import list_models, load_model
+
+__all__ = [
+    "DeepDreamerError",
+    "DreamConfig",
+    "dream",
+    "dream_image",
+    "list_models",
+    "load_model",
+    "package_version",
+]
+__version__ = package_version()

@@ -1,0 +1,110 @@
+"""The public one-call API: `dream` a photo, `load_model` once and reuse it."""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, replace
+from importlib.metadata import PackageNotFoundError, version
+
+import torch
+from PIL import Image
+
+from .config import DreamConfig
+from .engine import ProgressCallback, run_dream
+from .io import LoadedImage, load_image, merge_alpha, to_pil, to_tensor
+from .models import DreamModel, load_model
+from .objectives import weighted_layers
+
+__all__ = ["Dreamed", "dream", "dream_image", "package_version", "resolve_model"]
+
+ImageSource = str | os.PathLike | Image.Image | torch.Tensor
+
+
+def package_version() -> str:
+    try:
+        return version("deepdreamer")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+@dataclass
+class Dreamed:
+    image: Image.Image  # RGB, or RGBA when the input had alpha
+    settings: dict  # the resolved settings, embedded in saved outputs
+    objective_history: list[float]
+    notices: list[str]
+
+
+def resolve_model(config: DreamConfig, model: DreamModel | None = None) -> DreamModel:
+    if model is not None:
+        return model
+    return load_model(config.model, weights=config.weights, device=config.device)
+
+
+def _load_source(source: ImageSource, max_size: int) -> LoadedImage:
+    if isinstance(source, torch.Tensor):
+        t = source if source.ndim == 4 else source.unsqueeze(0)
+        if t.ndim != 4 or t.shape[:2] != (1, 3):
+            raise ValueError(f"expected a (3,H,W) or (1,3,H,W) tensor, got {tuple(source.shape)}")
+        source = to_pil(t)
+    return load_image(source, max_size=max_size)
+
+
+def dream_image(
+    config: DreamConfig,
+    source: ImageSource,
+    model: DreamModel | None = None,
+    progress: ProgressCallback | None = None,
+) -> Dreamed:
+    """Dream one image with fully resolved settings; what the CLI and a server call."""
+    net = resolve_model(config, model)
+    layers = config.layers or ((net.entry.default_layer, 1.0),)
+    for name, _ in layers:
+        net.entry.layer(name)  # unknown layer -> one line with the closest names
+    seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
+    loaded = _load_source(source, config.max_size)
+    result = run_dream(
+        net,
+        to_tensor(loaded.rgb),
+        weighted_layers(list(layers)),
+        octaves=config.octaves,
+        octave_scale=config.octave_scale,
+        steps=config.steps,
+        step_size=config.step_size,
+        jitter=config.jitter,
+        seed=seed,
+        progress=progress,
+    )
+    resolved = replace(config, layers=tuple(layers), seed=seed, model=net.name)
+    settings = resolved.to_dict()
+    settings.update(
+        octaves_used=len(result.octave_sizes),
+        weights=net.weights,
+        deepdreamer=package_version(),
+    )
+    image = merge_alpha(to_pil(result.image), loaded.alpha)
+    return Dreamed(image, settings, result.objective_history, result.notices)
+
+
+def dream(
+    image: ImageSource,
+    model: str | DreamModel = DreamConfig.model,
+    layers: str | list[str] | dict[str, float] | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    **settings,
+) -> Image.Image:
+    """Dream a path, PIL image or tensor; returns a PIL image of the same size.
+
+    `layers`: a name, a list of names, or {name: weight}. Other keywords are DreamConfig fields
+    (octaves, octave_scale, steps, step_size, jitter, seed, max_size, weights, device).
+    """
+    if isinstance(layers, str):
+        layers = [layers]
+    pairs = tuple(layers.items()) if isinstance(layers, dict) else tuple((n, 1.0) for n in layers or ())
+    loaded = model if isinstance(model, DreamModel) else None
+    config = DreamConfig(model=loaded.name if loaded else model, layers=pairs, **settings)
+    out = dream_image(config, image, model=loaded, progress=progress)
+    out.image.info["deepdreamer"] = out.settings
+    return out.image

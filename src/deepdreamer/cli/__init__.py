@@ -1,0 +1,27 @@
+"""The `deepdreamer` command: thin subcommands that build a config and call the library."""
+
+from __future__ import annotations
+
+import click
+
+from ..api import package_version
+from ._common import tune_malloc
+from .dream import dream
+from .inspect import info, layers, models
+
+__all__ = ["main", "cli"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_version(), prog_name="deepdreamer")
+def cli():
+    """DeepDream images offline on a CPU. Start with: deepdreamer dream examples/chelsea.jpg -o dream.png"""
+
+
+for command in (dream, models, layers, info):
+    cli.add_command(command)
+
+
+def main() -> None:
+    tune_malloc()
+    cli()

@@ -1,0 +1,68 @@
+"""The exceptions deepdreamer raises for problems a user can fix.
+
+Every message is one line that says what was expected and what was found, so the CLI can print
+it as-is and exit non-zero without a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "DeepDreamerError",
+    "UnknownNameError",
+    "ModelUnavailableError",
+    "InputImageError",
+    "OutputError",
+    "ConfigError",
+    "DreamCancelled",
+    "suggest",
+]
+
+
+class DeepDreamerError(Exception):
+    """Base class: a problem with what the user asked for, reported in one line."""
+
+
+class UnknownNameError(DeepDreamerError, KeyError):
+    """A model, layer, class or preset name that does not exist."""
+
+    def __init__(self, kind: str, name: str, choices: Iterable[str]) -> None:
+        self.kind, self.name = kind, name
+        self.choices = sorted(set(choices))
+        close = suggest(name, self.choices)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        super().__init__(f"unknown {kind} {name!r}{hint}")
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
+class ModelUnavailableError(DeepDreamerError):
+    """The model's weights cannot be had (offline, missing file, wrong state dict)."""
+
+
+class InputImageError(DeepDreamerError):
+    """An input image that cannot be read or used."""
+
+
+class OutputError(DeepDreamerError):
+    """An output that cannot be written, or would overwrite something without --force."""
+
+
+class ConfigError(DeepDreamerError, ValueError):
+    """A setting outside its valid range, or settings that do not go together."""
+
+
+class DreamCancelled(DeepDreamerError):
+    """The progress callback asked to stop the run."""
+
+
+def suggest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """The closest valid names, as click does for a mistyped option."""
+    choices = list(choices)
+    close = difflib.get_close_matches(name, choices, n=n, cutoff=0.5)
+    if not close:  # a prefix such as 'blocks' for 'blocks.5' still deserves a hint
+        close = [c for c in choices if c.startswith(name) or name.startswith(c)][:n]
+    return close

@@ -1,0 +1,291 @@
+"""Reading input images, converting them to tensors and back, and writing outputs safely.
+
+Every failure a user can fix becomes a one-line InputImageError or OutputError naming the file,
+so the CLI can print it without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import tempfile
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, PngImagePlugin
+
+from deepdreamer.errors import InputImageError, OutputError
+
+__all__ = [
+    "check_output_path",
+    "LoadedImage",
+    "load_image",
+    "to_tensor",
+    "to_pil",
+    "merge_alpha",
+    "save_image",
+    "read_settings",
+    "SUPPORTED_OUTPUT_SUFFIXES",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+SUPPORTED_OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
+            ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+_SETTINGS_KEY = "deepdreamer"
+_IMAGE_DESCRIPTION = 0x010E
+
+
+@dataclass
+class LoadedImage:
+    rgb: Image.Image  # mode 'RGB', already EXIF-transposed and downscaled
+    alpha: Image.Image | None  # mode 'L', same size as rgb, or None
+    original_size: tuple[int, int]  # (w, h) before downscaling
+    source: str  # path or '<PIL image>'
+
+
+def _header_size(path: str) -> tuple[int, int] | None:
+    """Width and height from the header alone; Image.open refuses to tell us for a bomb."""
+    Image.init()
+    try:
+        with open(path, "rb") as fp:
+            prefix = fp.read(16)
+            for fmt in Image.ID:
+                factory, accept = Image.OPEN[fmt]
+                if accept and not accept(prefix):
+                    continue
+                fp.seek(0)
+                try:
+                    return factory(fp, path).size
+                except Exception:
+                    continue
+    except OSError:
+        pass
+    return None
+
+
+def _open_file(path: str) -> Image.Image:
+    """Open and fully decode a file, turning every failure into a one-line InputImageError."""
+    p = pathlib.Path(path)
+    if p.is_dir():
+        raise InputImageError(f"cannot read {path}: it is a directory, not an image file")
+    try:
+        if p.stat().st_size == 0:
+            raise InputImageError(f"cannot read {path}: the file is empty")
+    except FileNotFoundError:
+        raise InputImageError(f"cannot read {path}: no such file") from None
+    except OSError as e:
+        raise InputImageError(f"cannot read {path}: {e.strerror or e}") from None
+    with warnings.catch_warnings():
+        # A warning-sized bomb is still far too big to dream on; treat it as an error.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(path)
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+            size = _header_size(path)
+            dims = f"{size[0]}x{size[1]}" if size else "the image's"
+            raise InputImageError(
+                f"cannot read {path}: {dims} pixels is more than the "
+                f"{Image.MAX_IMAGE_PIXELS} pixel safety limit (a decompression bomb?)"
+            ) from None
+        except Image.UnidentifiedImageError:
+            raise InputImageError(
+                f"cannot read {path}: not an image file (or a format deepdreamer does not read)"
+            ) from None
+        except PermissionError:
+            raise InputImageError(f"cannot read {path}: permission denied") from None
+        except OSError as e:
+            raise InputImageError(f"cannot read {path}: {e.strerror or e}") from None
+        try:
+            img.load()  # force a full decode now so truncation is reported here, not later
+        except (OSError, SyntaxError, ValueError, EOFError):
+            raise InputImageError(
+                f"cannot read {path}: the image data is truncated or corrupt"
+            ) from None
+    return img
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """Scale 16-bit/32-bit/float greyscale to 0..255; PIL's convert('L') would clip it white."""
+    a = np.asarray(img).astype(np.float64)
+    if img.mode == "F":
+        peak = float(a.max()) if a.size else 0.0
+        a = a * 255.0 if peak <= 1.0 else (a if peak <= 255.0 else a * (255.0 / peak))
+    elif img.mode.startswith("I;16") or (a.size and 255 < a.max() <= 65535):
+        a = a / 257.0
+    elif a.size and a.max() > 65535:
+        a = a * (255.0 / a.max())
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), mode="L")
+
+
+def _split(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """RGB plus a separate 'L' alpha (only when the image has alpha or palette transparency)."""
+    if img.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+        return _to_8bit(img).convert("RGB"), None
+    has_alpha = "A" in img.getbands() or "transparency" in img.info
+    if has_alpha:
+        rgba = img.convert("RGBA")
+        return rgba.convert("RGB"), rgba.getchannel("A")
+    return img.convert("RGB"), None
+
+
+def load_image(src: PathLike | Image.Image, max_size: int = 0) -> LoadedImage:
+    """Read an image (first frame), apply EXIF orientation, and downscale its long side."""
+    if isinstance(src, Image.Image):
+        img, source = src.copy(), "<PIL image>"
+    else:
+        source = os.fspath(src)
+        img = _open_file(source)  # opened and decoded at frame 0, i.e. a GIF's first frame
+    try:
+        img = ImageOps.exif_transpose(img) or img
+    except Exception:  # a broken EXIF block should not stop the dream; keep the pixels as-is
+        pass
+    rgb, alpha = _split(img)
+    original = rgb.size
+    if max_size > 0 and max(original) > max_size:
+        scale = max_size / max(original)
+        new = (max(1, round(original[0] * scale)), max(1, round(original[1] * scale)))
+        rgb = rgb.resize(new, Image.LANCZOS)
+        alpha = alpha.resize(new, Image.LANCZOS) if alpha is not None else None
+    return LoadedImage(rgb=rgb, alpha=alpha, original_size=original, source=source)
+
+
+def to_tensor(img: Image.Image) -> torch.Tensor:
+    """(1, 3, H, W) float32 in [0, 1]."""
+    a = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(a.copy()).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def to_pil(t: torch.Tensor) -> Image.Image:
+    """Inverse of to_tensor: clamps to [0, 1], rounds, returns mode 'RGB'."""
+    t = t.detach().to("cpu", torch.float32)
+    if t.dim() == 4:
+        if t.shape[0] != 1:
+            raise ValueError(f"to_pil expects one image, got a batch of {t.shape[0]}")
+        t = t[0]
+    a = (t.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    return Image.fromarray(np.ascontiguousarray(a), mode="RGB")
+
+
+def merge_alpha(rgb: Image.Image, alpha: Image.Image | None) -> Image.Image:
+    """Put the input's alpha back on the dreamed RGB (resized, as the dream may differ in size)."""
+    if alpha is None:
+        return rgb.convert("RGB")
+    if alpha.size != rgb.size:
+        alpha = alpha.resize(rgb.size, Image.LANCZOS)
+    out = rgb.convert("RGBA")
+    out.putalpha(alpha.convert("L"))
+    return out
+
+
+def _save_kwargs(fmt: str, settings: dict[str, Any] | None) -> dict[str, Any]:
+    kw: dict[str, Any] = {"quality": 95} if fmt == "JPEG" else {}
+    if settings is None or fmt == "BMP":  # BMP has nowhere to keep metadata
+        return kw
+    text = json.dumps(settings, sort_keys=True)
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_text(_SETTINGS_KEY, text)
+        kw["pnginfo"] = info
+    elif fmt == "JPEG":
+        kw["comment"] = text.encode("utf-8")
+    else:  # WEBP, TIFF
+        exif = Image.Exif()
+        exif[_IMAGE_DESCRIPTION] = text
+        kw["exif"] = exif
+    return kw
+
+
+def check_output_path(path: PathLike, force: bool = False, protect: Iterable[PathLike] = ()) -> tuple[pathlib.Path, str]:
+    """Raise OutputError unless `path` can be written; returns (path, PIL format). Called before
+    a long dream so a bad output path fails at once, and again by save_image."""
+    path = pathlib.Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in _FORMATS:
+        raise OutputError(
+            f"cannot write {path}: unsupported suffix {suffix or '(none)'!r}; "
+            f"use one of {', '.join(SUPPORTED_OUTPUT_SUFFIXES)}"
+        )
+    fmt = _FORMATS[suffix]
+    target = path.resolve()
+    if not force and any(target == pathlib.Path(p).resolve() for p in protect):
+        raise OutputError(f"refusing to overwrite the input {path}")
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a directory")
+    if path.exists() and not force:
+        raise OutputError(f"{path} exists; use --force to overwrite it")
+    parent = path.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {path}: the directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write {path}: the directory {parent} is not writable")
+
+    return path, fmt
+
+
+def save_image(
+    img: Image.Image,
+    path: PathLike,
+    settings: dict[str, Any] | None = None,
+    force: bool = False,
+    protect: Iterable[PathLike] = (),
+) -> pathlib.Path:
+    """Write atomically (temp file + fsync + os.replace) so a failure never leaves half a file."""
+    path, fmt = check_output_path(path, force=force, protect=protect)
+    parent = path.parent
+    if img.mode not in ("RGB", "RGBA", "L"):
+        has_alpha = "A" in img.getbands() or "transparency" in img.info
+        img = img.convert("RGBA" if has_alpha else "RGB")
+    if fmt in ("JPEG", "BMP") and img.mode == "RGBA":
+        img = img.convert("RGB")  # these formats cannot hold alpha
+    kwargs = _save_kwargs(fmt, settings)
+
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix="." + path.name + ".", suffix=".tmp")
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            img.save(f, format=fmt, **kwargs)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs should be readable like any image
+        os.replace(tmp, path)
+    except BaseException as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(e, (OSError, ValueError)):
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise OutputError(f"cannot write {path}: {reason}".splitlines()[0]) from None
+        raise
+    return path
+
+
+def read_settings(path: PathLike) -> dict[str, Any] | None:
+    """The settings dict save_image embedded, or None (BMP, or an image from elsewhere)."""
+    img = _open_file(os.fspath(path))
+    candidates: list[Any] = [img.info.get(_SETTINGS_KEY), img.info.get("comment")]
+    try:
+        candidates.append(img.getexif().get(_IMAGE_DESCRIPTION))
+    except Exception:  # unreadable EXIF is just "no settings"
+        pass
+    for text in candidates:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        if not isinstance(text, str):
+            continue
+        try:
+            value = json.loads(text)
+        except ValueError:
+            continue  # a comment written by some other tool
+        if isinstance(value, dict):
+            return value
+    return None
