@@ -28,12 +28,12 @@ class DeepDreamerError(Exception):
 class UnknownNameError(DeepDreamerError, KeyError):
     """A model, layer, class or preset name that does not exist."""
 
-    def __init__(self, kind: str, name: str, choices: Iterable[str]) -> None:
+    def __init__(self, kind: str, name: str, choices: Iterable[str], where: str = "") -> None:
         self.kind, self.name = kind, name
         self.choices = sorted(set(choices))
         close = suggest(name, self.choices)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        super().__init__(f"unknown {kind} {name!r}{hint}")
+        super().__init__(f"unknown {kind} {name!r}{where}{hint}")
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0])

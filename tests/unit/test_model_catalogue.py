@@ -38,3 +38,36 @@ def test_unknown_layer_suggests_close_names():
     entry = REGISTRY["efficientnet-lite0"]
     with pytest.raises(KeyError, match=r"did you mean 'blocks\.6'"):
         entry.layer("blocks.9")
+
+
+def test_offline_torchvision_model_names_the_way_out(monkeypatch):
+    import urllib.error
+
+    import torchvision.models._api as tv_api
+
+    from deepdreamer.errors import ModelUnavailableError
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(tv_api.WeightsEnum, "get_state_dict", offline)
+    with pytest.raises(ModelUnavailableError) as err:
+        load_model("resnet50")
+    assert str(err.value) == (
+        "cannot download the weights of 'resnet50' (offline?); "
+        "pass a local state dict with --weights FILE"
+    )
+
+
+def test_weights_file_for_the_wrong_architecture_is_one_line(tmp_path):
+    from deepdreamer.errors import ModelUnavailableError
+
+    path = tmp_path / "lite0.pt"
+    torch.save(load_model(pretrained=False).net.state_dict(), path)
+    with pytest.raises(ModelUnavailableError, match=r"do not fit resnet50: \d+ missing tensors"):
+        load_model("resnet50", weights=path)
+    # the original implementation's key names are accepted for the embedded architecture
+    from deepdreamer.models._builders import lite0_state_dict
+
+    torch.save(lite0_state_dict(), path)
+    assert load_model(weights=path).weights == str(path)

@@ -35,6 +35,24 @@ def _vgg_layers(convs_per_stage: tuple[int, ...]) -> tuple:
     return tuple(layers)
 
 
+def _torchvision_entry(
+    arch: str, description: str, weights_enum: str, min_size: int = 32, **fields
+) -> ModelEntry:
+    """A torchvision architecture: ImageNet normalisation, weights through its weights API."""
+    return ModelEntry(
+        name=arch,
+        description=description,
+        build=torchvision_builder(arch),
+        pretrained=torchvision_pretrained(arch),
+        weights_source=f"torchvision {weights_enum}.DEFAULT (downloaded and cached)",
+        offline=False,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        min_size=min_size,
+        **fields,
+    )
+
+
 _LITE0_BLOCKS = (1, 2, 2, 3, 3, 4, 1)
 _LITE0_STAGES = ((16, 2), (24, 4), (40, 8), (80, 16), (112, 16), (192, 32), (320, 32))
 
@@ -65,16 +83,10 @@ REGISTRY: dict[str, ModelEntry] = {
             logits_layer="classifier",
             state_dict_fixup=lite0_fixup,
         ),
-        ModelEntry(
-            name="googlenet",
-            description="GoogLeNet (Inception v1), ImageNet, torchvision; the original DeepDream net",
-            build=torchvision_builder("googlenet"),
-            pretrained=torchvision_pretrained("googlenet"),
-            weights_source="torchvision GoogLeNet_Weights.DEFAULT (downloaded and cached)",
-            offline=False,
-            mean=IMAGENET_MEAN,
-            std=IMAGENET_STD,
-            min_size=32,
+        _torchvision_entry(
+            "googlenet",
+            "GoogLeNet (Inception v1), ImageNet, torchvision; the original DeepDream net",
+            "GoogLeNet_Weights",
             layers=(
                 L("conv3", 192, 4),
                 L("inception3a", 256, 8),
@@ -92,15 +104,10 @@ REGISTRY: dict[str, ModelEntry] = {
             logits_layer="fc",
             state_dict_fixup=drop_aux_keys,
         ),
-        ModelEntry(
-            name="inception_v3",
-            description="Inception v3, ImageNet, torchvision",
-            build=torchvision_builder("inception_v3"),
-            pretrained=torchvision_pretrained("inception_v3"),
-            weights_source="torchvision Inception_V3_Weights.DEFAULT (downloaded and cached)",
-            offline=False,
-            mean=IMAGENET_MEAN,
-            std=IMAGENET_STD,
+        _torchvision_entry(
+            "inception_v3",
+            "Inception v3, ImageNet, torchvision",
+            "Inception_V3_Weights",
             min_size=75,
             layers=(
                 L("Mixed_5b", 256, 8),
@@ -120,44 +127,26 @@ REGISTRY: dict[str, ModelEntry] = {
             logits_layer="fc",
             state_dict_fixup=drop_aux_keys,
         ),
-        ModelEntry(
-            name="vgg16",
-            description="VGG-16, ImageNet, torchvision",
-            build=torchvision_builder("vgg16"),
-            pretrained=torchvision_pretrained("vgg16"),
-            weights_source="torchvision VGG16_Weights.DEFAULT (downloaded and cached)",
-            offline=False,
-            mean=IMAGENET_MEAN,
-            std=IMAGENET_STD,
-            min_size=32,
+        _torchvision_entry(
+            "vgg16",
+            "VGG-16, ImageNet, torchvision",
+            "VGG16_Weights",
             layers=_vgg_layers((2, 2, 3, 3, 3)) + (L("classifier.6", 1000, 32),),
             default_layer="features.22",
             logits_layer="classifier.6",
         ),
-        ModelEntry(
-            name="vgg19",
-            description="VGG-19, ImageNet, torchvision",
-            build=torchvision_builder("vgg19"),
-            pretrained=torchvision_pretrained("vgg19"),
-            weights_source="torchvision VGG19_Weights.DEFAULT (downloaded and cached)",
-            offline=False,
-            mean=IMAGENET_MEAN,
-            std=IMAGENET_STD,
-            min_size=32,
+        _torchvision_entry(
+            "vgg19",
+            "VGG-19, ImageNet, torchvision",
+            "VGG19_Weights",
             layers=_vgg_layers((2, 2, 4, 4, 4)) + (L("classifier.6", 1000, 32),),
             default_layer="features.26",
             logits_layer="classifier.6",
         ),
-        ModelEntry(
-            name="resnet50",
-            description="ResNet-50, ImageNet, torchvision",
-            build=torchvision_builder("resnet50"),
-            pretrained=torchvision_pretrained("resnet50"),
-            weights_source="torchvision ResNet50_Weights.DEFAULT (downloaded and cached)",
-            offline=False,
-            mean=IMAGENET_MEAN,
-            std=IMAGENET_STD,
-            min_size=32,
+        _torchvision_entry(
+            "resnet50",
+            "ResNet-50, ImageNet, torchvision",
+            "ResNet50_Weights",
             layers=(
                 L("layer1", 256, 4),
                 L("layer2", 512, 8),

@@ -56,7 +56,9 @@ class ModelEntry:
         for info in self.layers:
             if info.name == name:
                 return info
-        raise UnknownNameError(f"layer of {self.name}", name, [i.name for i in self.layers])
+        raise UnknownNameError(
+            "layer", name, [i.name for i in self.layers], where=f" in {self.name}"
+        )
 
     @property
     def layer_names(self) -> tuple[str, ...]:
