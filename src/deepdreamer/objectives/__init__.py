@@ -2,59 +2,29 @@
 
 They add, subtract and scale (`0.5 * layer_l2("a") + layer_l2("b")`), so a new objective never
 needs a new loop (Lucid's `objectives.py` habit). Each names the layers it needs, so the forward
-pass can stop after the deepest one.
+pass can stop after the deepest one. Every objective returns a mean over the batch.
+
+- `base`: `Objective`, `layer_l2`, `weighted_layers` (DeepDream's L2 objectives)
+- `library`: `channel`, `neuron`, `direction`, `diversity`, `class_logit`
+- `parse`: `parse_objective`, the one-line spec grammar used on the command line
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from .base import Activations, Objective, layer_l2, weighted_layers
+from .library import channel, class_index, class_logit, direction, diversity, neuron
+from .parse import parse_objective
 
-import torch
-
-__all__ = ["Objective", "layer_l2", "weighted_layers"]
-
-Activations = Mapping[str, torch.Tensor]
-
-
-class Objective:
-    def __init__(self, fn: Callable[[Activations], torch.Tensor], layers: tuple[str, ...], name: str):
-        self.fn, self.layers, self.name = fn, tuple(dict.fromkeys(layers)), name
-
-    def __call__(self, acts: Activations) -> torch.Tensor:
-        return self.fn(acts)
-
-    def __add__(self, other: Objective) -> Objective:
-        return Objective(
-            lambda a: self(a) + other(a), self.layers + other.layers, f"{self.name} + {other.name}"
-        )
-
-    def __mul__(self, k: float) -> Objective:
-        return Objective(lambda a: k * self(a), self.layers, f"{k:g}*{self.name}")
-
-    __rmul__ = __mul__
-
-    def __neg__(self) -> Objective:
-        return -1.0 * self
-
-    def __sub__(self, other: Objective) -> Objective:
-        return self + (-other)
-
-    def __repr__(self) -> str:
-        return f"Objective({self.name})"
-
-
-def layer_l2(layer: str) -> Objective:
-    """The classic DeepDream objective: mean of squared activations. Its gradient at the layer is
-    proportional to the activations themselves (google/deepdream's `objective_L2`)."""
-    return Objective(lambda a: a[layer].float().pow(2).mean(), (layer,), layer)
-
-
-def weighted_layers(layers: Mapping[str, float] | list[tuple[str, float]]) -> Objective:
-    items = list(layers.items()) if isinstance(layers, Mapping) else list(layers)
-    total: Objective | None = None
-    for name, weight in items:
-        term = layer_l2(name) if weight == 1.0 else weight * layer_l2(name)
-        total = term if total is None else total + term
-    if total is None:
-        raise ValueError("at least one layer is needed")
-    return total
+__all__ = [
+    "Activations",
+    "Objective",
+    "channel",
+    "class_index",
+    "class_logit",
+    "direction",
+    "diversity",
+    "layer_l2",
+    "neuron",
+    "parse_objective",
+    "weighted_layers",
+]
