@@ -14,7 +14,7 @@ from .config import DreamConfig
 from .engine import ProgressCallback, run_dream
 from .io import LoadedImage, load_image, merge_alpha, to_pil, to_tensor
 from .models import DreamModel, load_model
-from .objectives import weighted_layers
+from .objectives import parse_objective, weighted_layers
 
 __all__ = ["Dreamed", "dream", "dream_image", "package_version", "resolve_model"]
 
@@ -59,15 +59,20 @@ def dream_image(
 ) -> Dreamed:
     """Dream one image with fully resolved settings; what the CLI and a server call."""
     net = resolve_model(config, model)
-    layers = config.layers or ((net.entry.default_layer, 1.0),)
-    for name, _ in layers:
-        net.entry.layer(name)  # unknown layer -> one line with the closest names
+    if config.objective:
+        layers = config.layers
+        objective = parse_objective(config.objective, net.entry)
+    else:
+        layers = config.layers or ((net.entry.default_layer, 1.0),)
+        for name, _ in layers:
+            net.entry.layer(name)  # unknown layer -> one line with the closest names
+        objective = weighted_layers(list(layers))
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
     loaded = _load_source(source, config.max_size)
     result = run_dream(
         net,
         to_tensor(loaded.rgb),
-        weighted_layers(list(layers)),
+        objective,
         octaves=config.octaves,
         octave_scale=config.octave_scale,
         steps=config.steps,

@@ -17,6 +17,8 @@ class DreamConfig:
     weights: str | None = None  # a local state dict for the model's architecture
     # (layer, weight) pairs; empty means the model entry's default layer
     layers: tuple[tuple[str, float], ...] = ()
+    # an objective spec ("blocks.5:37", "class:goldfish", ...) used instead of `layers`
+    objective: str | None = None
     octaves: int = 4  # google/deepdream's octave_n
     octave_scale: float = 1.4  # google/deepdream's octave_scale
     steps: int = 10  # gradient steps per octave (google/deepdream's iter_n)
@@ -39,6 +41,9 @@ class DreamConfig:
         )
         _check(self.jitter >= 0, f"jitter must be 0 or more, got {self.jitter}")
         _check(self.max_size >= 0, f"max size must be 0 or more, got {self.max_size}")
+        _check(
+            not (self.objective and self.layers), "give either layers or an objective, not both"
+        )
         for name, weight in self.layers:
             _check(math.isfinite(weight), f"layer weight for {name!r} must be a number")
 

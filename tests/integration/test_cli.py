@@ -391,3 +391,26 @@ def test_quiet_suppresses_note(runner, tmp_path):
     result = run(runner, *args)
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_objective_spec_dreams_toward_a_class(runner, tmp_path):
+    """`--objective class:goldfish` is parsed with the model's catalogue and recorded."""
+    out = tmp_path / "fish.png"
+    result = run(runner, *dream_args(CHELSEA, out, "--objective", "class:goldfish"))
+    assert result.exit_code == 0, result.stderr
+    info = run(runner, "info", out)
+    assert json.loads(info.stdout)["objective"] == "class:goldfish"
+
+
+def test_objective_with_layers_is_one_line_error(runner, tmp_path):
+    out = tmp_path / "x.png"
+    args = dream_args(CHELSEA, out, "--objective", "blocks.5:3", "--layer", "blocks.2")
+    line = assert_one_line_error(run(runner, *args))
+    assert line == "error: give either layers or an objective, not both"
+    assert not out.exists()
+
+
+def test_objective_channel_out_of_range(runner, tmp_path):
+    out = tmp_path / "x.png"
+    line = assert_one_line_error(run(runner, *dream_args(CHELSEA, out, "--objective", "blocks.5:192")))
+    assert line == "error: channel 192 is out of range for blocks.5 (192 channels)"

@@ -132,3 +132,12 @@ def test_alpha_is_kept(lite0):
     rgba.putpixel((3, 3), (0, 0, 0, 0))
     out = dd.dream(rgba, lite0, "blocks.2", octaves=1, steps=1, seed=0)
     assert out.mode == "RGBA" and out.getpixel((3, 3))[3] == 0
+
+
+def test_dream_toward_a_class_raises_its_logit(lite0, photo):
+    from deepdreamer.objectives import parse_objective
+
+    objective = parse_objective("class:goldfish", lite0.entry)
+    before = evaluate_objective(lite0, objective, photo)
+    out = run_dream(lite0, photo, objective, seed=0, **FAST).image
+    assert evaluate_objective(lite0, objective, out) > before + 5

@@ -17,6 +17,7 @@ Examples:
   deepdreamer dream examples/chelsea.jpg -o dream.png
   deepdreamer dream photo.jpg -o strokes.png --layer blocks.1
   deepdreamer dream photo.jpg -o mix.png --layer blocks.3:0.5 --layer blocks.5:1.0 --seed 7
+  deepdreamer dream photo.jpg -o fish.png --objective class:goldfish --steps 20
   deepdreamer dream big.tif -o big.png --max-size 0 --octaves 6
 """
 
@@ -27,6 +28,7 @@ Examples:
 @click.option("-m", "--model", default=_D.model, show_default=True, help="Model name (see `deepdreamer models`).")
 @click.option("--weights", type=click.Path(), default=None, help="Local state dict for the model's architecture.")
 @click.option("-l", "--layer", "layers", multiple=True, metavar="NAME[:WEIGHT]", help="Layer to dream (repeatable); default: the model's.")
+@click.option("--objective", default=None, metavar="SPEC", help="Objective instead of --layer: 'blocks.5:37', 'blocks.5:3,7', 'class:goldfish', 'blocks.4 - 0.5*blocks.5:12'.")
 @click.option("--octaves", type=int, default=_D.octaves, show_default=True)
 @click.option("--octave-scale", type=float, default=_D.octave_scale, show_default=True)
 @click.option("--steps", type=int, default=_D.steps, show_default=True, help="Gradient steps per octave.")
@@ -37,13 +39,14 @@ Examples:
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or notes.")
 @friendly_errors
-def dream(input_path, output, model, weights, layers, octaves, octave_scale, steps, step_size,
+def dream(input_path, output, model, weights, layers, objective, octaves, octave_scale, steps, step_size,
           jitter, seed, max_size, force, quiet):
     """Dream INPUT and write the result to OUTPUT."""
     config = DreamConfig(
         model=model,
         weights=weights,
         layers=tuple(parse_layer_spec(s) for s in layers),
+        objective=objective,
         octaves=octaves,
         octave_scale=octave_scale,
         steps=steps,
