@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from .config import DreamConfig
-from .engine import ProgressCallback, run_dream
+from .engine import ProgressCallback, resolve_precision, run_dream
 from .io import LoadedImage, load_image, merge_alpha, to_pil, to_tensor
 from .models import DreamModel, load_model
 from .objectives import parse_objective, weighted_layers
@@ -69,6 +69,7 @@ def dream_image(
         objective = weighted_layers(list(layers))
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
     loaded = _load_source(source, config.max_size)
+    precision = resolve_precision(config.precision, net.device)  # 'auto' saved as what ran
     result = run_dream(
         net,
         to_tensor(loaded.rgb),
@@ -80,8 +81,11 @@ def dream_image(
         jitter=config.jitter,
         seed=seed,
         progress=progress,
+        precision=precision,
     )
-    resolved = replace(config, layers=tuple(layers), seed=seed, model=net.name)
+    resolved = replace(
+        config, layers=tuple(layers), seed=seed, model=net.name, precision=precision
+    )
     settings = resolved.to_dict()
     settings.update(
         octaves_used=len(result.octave_sizes),
@@ -103,7 +107,8 @@ def dream(
     """Dream a path, PIL image or tensor; returns a PIL image of the same size.
 
     `layers`: a name, a list of names, or {name: weight}. Other keywords are DreamConfig fields
-    (octaves, octave_scale, steps, step_size, jitter, seed, max_size, weights, device).
+    (octaves, octave_scale, steps, step_size, jitter, seed, max_size, weights, device,
+    precision).
     """
     if isinstance(layers, str):
         layers = [layers]

@@ -27,6 +27,7 @@ class DreamConfig:
     seed: int | None = None  # None draws one; the seed used is saved with the output
     max_size: int = 1024  # long side the CLI downscales inputs to; 0 keeps full size
     device: str = "cpu"
+    precision: str = "auto"  # forward pass: fp32, bf16, or auto (bf16 where the CPU has it)
 
     def __post_init__(self) -> None:
         _check(self.octaves >= 1, f"octaves must be at least 1, got {self.octaves}")
@@ -40,6 +41,10 @@ class DreamConfig:
             f"step size must be positive, got {self.step_size}",
         )
         _check(self.jitter >= 0, f"jitter must be 0 or more, got {self.jitter}")
+        _check(
+            self.precision in ("auto", "fp32", "bf16"),
+            f"precision must be auto, fp32 or bf16, got {self.precision!r}",
+        )
         _check(self.max_size >= 0, f"max size must be 0 or more, got {self.max_size}")
         _check(
             not (self.objective and self.layers), "give either layers or an objective, not both"

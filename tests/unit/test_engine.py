@@ -68,7 +68,9 @@ def test_weighted_layers_need_both_layers(lite0, photo):
 
 
 def _hook_count(model):
-    return sum(len(m._forward_hooks) for m in model.net.modules())
+    # Both the loaded net and the fast (folded, channels_last) copy the engine actually runs.
+    nets = (model.net, model.fast_net)
+    return sum(len(m._forward_hooks) for net in nets for m in net.modules())
 
 
 def test_hooks_removed_after_run_and_after_failure(lite0, photo):
@@ -85,12 +87,13 @@ def test_hooks_removed_after_run_and_after_failure(lite0, photo):
 
 def test_model_parameters_never_get_gradients(lite0, photo):
     run_dream(lite0, photo, layer_l2("blocks.3"), seed=0, **FAST)
-    assert all(p.grad is None and not p.requires_grad for p in lite0.net.parameters())
+    for net in (lite0.net, lite0.fast_net):
+        assert all(p.grad is None and not p.requires_grad for p in net.parameters())
 
 
 def test_forward_stops_after_deepest_layer(lite0, photo):
     called = []
-    handle = lite0.net.conv_head.register_forward_hook(lambda *a: called.append(1))
+    handle = lite0.fast_net.conv_head.register_forward_hook(lambda *a: called.append(1))
     try:
         run_dream(lite0, photo, layer_l2("blocks.3"), seed=0, **FAST)
     finally:

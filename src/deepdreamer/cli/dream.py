@@ -36,11 +36,12 @@ Examples:
 @click.option("--jitter", type=int, default=_D.jitter, show_default=True, help="Max random shift in pixels.")
 @click.option("--seed", type=int, default=None, help="Seed for a reproducible run.")
 @click.option("--max-size", type=int, default=_D.max_size, show_default=True, help="Downscale the long side to this; 0 keeps full size.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=_D.precision, show_default=True, help="Forward-pass precision; auto uses bf16 where the CPU supports it.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or notes.")
 @friendly_errors
-def dream(input_path, output, model, weights, layers, objective, octaves, octave_scale, steps, step_size,
-          jitter, seed, max_size, force, quiet):
+def dream(input_path, output, model, weights, layers, objective, octaves, octave_scale, steps,
+          step_size, jitter, seed, max_size, precision, force, quiet):
     """Dream INPUT and write the result to OUTPUT."""
     config = DreamConfig(
         model=model,
@@ -54,6 +55,7 @@ def dream(input_path, output, model, weights, layers, objective, octaves, octave
         jitter=jitter,
         seed=seed,
         max_size=max_size,
+        precision=precision,
     )
     check_output_path(output, force=force, protect=[input_path])  # fail before dreaming
     with progress_reporter(quiet) as progress:

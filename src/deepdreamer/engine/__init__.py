@@ -2,6 +2,7 @@
 
 from .dream import DreamResult, evaluate_objective, run_dream
 from .octaves import plan_octaves, resize
+from .precision import bf16_supported, resolve_precision
 from .progress import Notice, Progress, ProgressCallback
 from .step import ascent_step, objective_gradient, sample_jitter
 
@@ -11,10 +12,12 @@ __all__ = [
     "Progress",
     "ProgressCallback",
     "ascent_step",
+    "bf16_supported",
     "evaluate_objective",
     "objective_gradient",
     "plan_octaves",
     "resize",
+    "resolve_precision",
     "run_dream",
     "sample_jitter",
 ]

@@ -11,6 +11,7 @@ from ..errors import InputImageError
 from ..models import DreamModel, capture
 from ..objectives import Objective
 from .octaves import plan_octaves, resize
+from .precision import resolve_precision
 from .progress import Notice, Progress, ProgressCallback, report
 from .step import ascent_step
 
@@ -37,8 +38,12 @@ def run_dream(
     jitter: int,
     seed: int,
     progress: ProgressCallback | None = None,
+    precision: str = "fp32",
 ) -> DreamResult:
-    """Dream `image` ((1,3,H,W) in [0,1]) to maximise `objective`. Never prints or saves."""
+    """Dream `image` ((1,3,H,W) in [0,1]) to maximise `objective`. Never prints or saves.
+
+    Runs `model.fast_net` (BN folded, channels_last); `precision` ('fp32', 'bf16' or 'auto')
+    is the forward pass's, the image and its gradient stay fp32."""
     if image.ndim != 4 or image.shape[:2] != (1, 3):
         raise ValueError(f"expected an image tensor of shape (1, 3, H, W), got {tuple(image.shape)}")
     height, width = image.shape[-2:]
@@ -58,7 +63,8 @@ def run_dream(
     bases = [resize(base, size) for size in sizes]
     detail = torch.zeros_like(bases[0])
     total, done = len(sizes) * steps, 0
-    with capture(model, objective.layers) as cap:
+    resolved = resolve_precision(precision, model.device)
+    with capture(model, objective.layers, fast=True, precision=resolved) as cap:
         for index, octave_base in enumerate(bases):
             detail = resize(detail, tuple(octave_base.shape[-2:]))
             current = (octave_base + detail).clamp_(0.0, 1.0)
@@ -85,6 +91,7 @@ def run_dream(
 
 
 def evaluate_objective(model: DreamModel, objective: Objective, image: torch.Tensor) -> float:
-    """The objective's value for an image, without changing anything."""
-    with capture(model, objective.layers) as cap, torch.no_grad():
+    """The objective's value for an image, without changing anything: the dream's (fast) net,
+    always in fp32, so values compare across precisions."""
+    with capture(model, objective.layers, fast=True) as cap, torch.no_grad():
         return float(objective(cap.run(image.to(model.device, torch.float32))))

@@ -18,6 +18,7 @@ from ._builders import (
     torchvision_pretrained,
 )
 from .catalogue import EMBEDDED_MODEL, IMAGENET_MEAN, IMAGENET_STD, L, ModelEntry
+from .fold import fold_batchnorm
 
 __all__ = ["REGISTRY", "get_entry", "list_models", "load_model", "DreamModel", "imagenet_labels"]
 
@@ -188,6 +189,8 @@ class DreamModel:
     device: torch.device
     weights: str  # where the weights came from, recorded with every output
     _modules: dict[str, nn.Module] = field(default_factory=dict, repr=False)
+    _fast_net: nn.Module | None = field(default=None, repr=False)
+    _fast_modules: dict[str, nn.Module] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._modules = dict(self.net.named_modules())
@@ -202,8 +205,26 @@ class DreamModel:
         """[0, 1] pixels -> what the network was trained on."""
         return (pixels - self._mean) / self._std
 
-    def module(self, layer: str) -> nn.Module:
+    @property
+    def fast_net(self) -> nn.Module:
+        """The network the engine runs: BatchNorm folded into the convs and, on CPU,
+        channels_last (oneDNN's fast layout). Built on first use and kept, so a DreamModel
+        reused across calls pays for it once; `net` itself is never changed."""
+        if self._fast_net is None:
+            # A conv that is itself a catalogue layer keeps its BN, so its activation is the same.
+            fast = fold_batchnorm(self.net, keep=(layer.name for layer in self.entry.layers))
+            if self.device.type == "cpu":
+                fast = fast.to(memory_format=torch.channels_last)
+            self._fast_net = fast.eval().requires_grad_(False)
+            self._fast_modules = dict(self._fast_net.named_modules())
+        return self._fast_net
+
+    def module(self, layer: str, fast: bool = False) -> nn.Module:
+        """The module for a catalogue layer in `net`, or in `fast_net` when `fast`."""
         self.entry.layer(layer)  # unknown names raise with suggestions
+        if fast:
+            self.fast_net  # noqa: B018 - builds the fast net and its module table
+            return self._fast_modules[layer]
         return self._modules[layer]
 
     @property

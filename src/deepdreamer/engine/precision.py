@@ -1,0 +1,25 @@
+"""Forward-pass precision: bf16 autocast where the CPU does bf16 natively, else fp32."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["resolve_precision", "bf16_supported"]
+
+
+def bf16_supported() -> bool:
+    """True on CPUs with native bf16 (AVX-512 with avx512_bf16, or AMX): elsewhere bf16 is
+    emulated and slower than fp32."""
+    try:
+        return "AVX512" in torch.backends.cpu.get_cpu_capability() and bool(
+            torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        )
+    except (AttributeError, RuntimeError):  # private op missing in some builds
+        return False
+
+
+def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str:
+    """'auto' -> 'bf16' on a bf16-capable CPU, else 'fp32'; explicit values pass through."""
+    if precision != "auto":
+        return precision
+    return "bf16" if torch.device(device).type == "cpu" and bf16_supported() else "fp32"

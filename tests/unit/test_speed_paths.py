@@ -1,0 +1,102 @@
+"""The fast paths (BatchNorm folding, channels_last, bf16 autocast) compute what the plain net
+does, within tolerance. No timing here: speed is measured outside the test suite."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from PIL import Image
+
+from deepdreamer.config import DreamConfig
+from deepdreamer.engine import evaluate_objective, objective_gradient, run_dream
+from deepdreamer.errors import ConfigError
+from deepdreamer.io import to_tensor
+from deepdreamer.models import DreamModel, capture, load_model
+from deepdreamer.objectives import layer_l2
+
+FAST = dict(octaves=2, octave_scale=1.4, steps=5, step_size=0.015, jitter=8)
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    return load_model()
+
+
+@pytest.fixture(scope="module")
+def photo(sample_photo):
+    return to_tensor(Image.open(sample_photo).convert("RGB").resize((160, 106)))
+
+
+def _randomise_bn(model: DreamModel) -> DreamModel:
+    """Random BN statistics and affine terms, so that folding them actually changes weights."""
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for m in model.net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                n = m.num_features
+                m.running_mean.copy_(0.1 * torch.randn(n, generator=gen))
+                m.running_var.copy_(0.5 + torch.rand(n, generator=gen))
+                m.weight.copy_(0.5 + torch.rand(n, generator=gen))
+                m.bias.copy_(0.1 * torch.randn(n, generator=gen))
+    return model
+
+
+def _activations(model: DreamModel, layers, image, fast: bool) -> dict[str, torch.Tensor]:
+    with capture(model, layers, fast=fast) as cap, torch.no_grad():
+        return cap.run(image)
+
+
+@pytest.mark.parametrize(
+    "name, layers",
+    [
+        ("efficientnet-lite0", ["conv_stem", "blocks.1", "blocks.3", "blocks.5.2", "conv_head"]),
+        ("resnet50", ["layer1", "layer2", "layer3", "layer4"]),
+        ("googlenet", ["conv3", "inception3b", "inception4c", "inception5b"]),
+    ],
+)
+def test_folded_net_gives_the_same_activations(name, layers, lite0, photo):
+    model = lite0 if name == lite0.name else _randomise_bn(load_model(name, pretrained=False))
+    for layer in layers:
+        model.entry.layer(layer)  # they are catalogue layers
+    plain = _activations(model, layers, photo, fast=False)
+    fast = _activations(model, layers, photo, fast=True)
+    for layer in layers:
+        scale = plain[layer].abs().max()
+        err = (fast[layer] - plain[layer]).abs().max()
+        assert err <= 1e-4 * scale, (layer, float(err), float(scale))
+    # Folding really happened, and the loaded net was left alone.
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.net.modules())
+    left = {n for n, m in model.fast_net.named_modules() if isinstance(m, torch.nn.BatchNorm2d)}
+    # lite0's conv_stem and conv_head are catalogue layers, so their BNs (bn1, bn2) stay.
+    assert left == ({"bn1", "bn2"} if model is lite0 else set())
+
+
+def test_bf16_dream_reaches_fp32_objective(lite0, photo):
+    objective = layer_l2("blocks.3")
+    results = {}
+    for precision in ("fp32", "bf16"):
+        out = run_dream(lite0, photo, objective, seed=0, precision=precision, **FAST).image
+        results[precision] = evaluate_objective(lite0, objective, out)  # always measured in fp32
+    assert abs(results["bf16"] - results["fp32"]) <= 0.05 * results["fp32"], results
+
+
+def test_channels_last_gives_the_same_gradient(lite0, photo):
+    # The same folded weights in the default layout, run through the plain (non-fast) path.
+    contiguous = copy.deepcopy(lite0.fast_net).to(memory_format=torch.contiguous_format)
+    plain = DreamModel(entry=lite0.entry, net=contiguous, device=lite0.device, weights="copy")
+    objective = layer_l2("blocks.3")
+    with capture(plain, objective.layers) as cap:
+        g_plain, v_plain = objective_gradient(cap, objective, photo)
+    with capture(lite0, objective.layers, fast=True) as cap:
+        g_fast, v_fast = objective_gradient(cap, objective, photo)
+    assert v_fast == pytest.approx(v_plain, rel=1e-4)
+    assert (g_fast - g_plain).abs().max() <= 1e-3 * g_plain.abs().max()
+
+
+def test_precision_is_validated():
+    with pytest.raises(ConfigError) as info:
+        DreamConfig(precision="fp16")
+    assert str(info.value) == "precision must be auto, fp32 or bf16, got 'fp16'"
+    assert DreamConfig().precision == "auto"
