@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from .errors import ConfigError
 from .models.catalogue import EMBEDDED_MODEL
 
-__all__ = ["DreamConfig", "parse_layer_spec"]
+__all__ = ["DreamConfig", "PRECISIONS", "parse_layer_spec"]
+
+PRECISIONS = ("auto", "fp32", "bf16")  # forward-pass precisions a user may ask for
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class DreamConfig:
         )
         _check(self.jitter >= 0, f"jitter must be 0 or more, got {self.jitter}")
         _check(
-            self.precision in ("auto", "fp32", "bf16"),
+            self.precision in PRECISIONS,
             f"precision must be auto, fp32 or bf16, got {self.precision!r}",
         )
         _check(self.max_size >= 0, f"max size must be 0 or more, got {self.max_size}")

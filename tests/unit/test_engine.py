@@ -10,20 +10,9 @@ import deepdreamer as dd
 from deepdreamer.engine import Progress, evaluate_objective, plan_octaves, run_dream
 from deepdreamer.errors import DreamCancelled
 from deepdreamer.io import to_tensor
-from deepdreamer.models import load_model
 from deepdreamer.objectives import layer_l2, weighted_layers
 
 FAST = dict(octaves=2, octave_scale=1.4, steps=5, step_size=0.015, jitter=8)
-
-
-@pytest.fixture(scope="module")
-def lite0():
-    return load_model()
-
-
-@pytest.fixture(scope="module")
-def photo(sample_photo):
-    return to_tensor(Image.open(sample_photo).convert("RGB").resize((160, 106)))
 
 
 def test_objective_rises_several_fold(lite0, sample_photo):

@@ -8,7 +8,7 @@ import torch
 
 from deepdreamer.engine import evaluate_objective, objective_gradient
 from deepdreamer.errors import ConfigError, UnknownNameError
-from deepdreamer.models import capture, get_entry, imagenet_labels, load_model
+from deepdreamer.models import capture, get_entry, imagenet_labels
 from deepdreamer.objectives import (
     Objective,
     channel,
@@ -22,11 +22,6 @@ from deepdreamer.objectives import (
 )
 
 ENTRY = get_entry("efficientnet-lite0")
-
-
-@pytest.fixture(scope="module")
-def lite0():
-    return load_model()
 
 
 @pytest.fixture(scope="module")

@@ -7,26 +7,14 @@ import copy
 
 import pytest
 import torch
-from PIL import Image
 
 from deepdreamer.config import DreamConfig
 from deepdreamer.engine import evaluate_objective, objective_gradient, run_dream
 from deepdreamer.errors import ConfigError
-from deepdreamer.io import to_tensor
 from deepdreamer.models import DreamModel, capture, load_model
 from deepdreamer.objectives import layer_l2
 
 FAST = dict(octaves=2, octave_scale=1.4, steps=5, step_size=0.015, jitter=8)
-
-
-@pytest.fixture(scope="module")
-def lite0():
-    return load_model()
-
-
-@pytest.fixture(scope="module")
-def photo(sample_photo):
-    return to_tensor(Image.open(sample_photo).convert("RGB").resize((160, 106)))
 
 
 def _randomise_bn(model: DreamModel) -> DreamModel:

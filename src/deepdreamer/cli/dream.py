@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..api import dream_image
-from ..config import DreamConfig, parse_layer_spec
+from ..config import PRECISIONS, DreamConfig, parse_layer_spec
 from ..io import check_output_path, save_image
 from ._common import friendly_errors, progress_reporter
 
@@ -36,7 +36,7 @@ Examples:
 @click.option("--jitter", type=int, default=_D.jitter, show_default=True, help="Max random shift in pixels.")
 @click.option("--seed", type=int, default=None, help="Seed for a reproducible run.")
 @click.option("--max-size", type=int, default=_D.max_size, show_default=True, help="Downscale the long side to this; 0 keeps full size.")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=_D.precision, show_default=True, help="Forward-pass precision; auto uses bf16 where the CPU supports it.")
+@click.option("--precision", type=click.Choice(PRECISIONS), default=_D.precision, show_default=True, help="Forward-pass precision; auto uses bf16 where the CPU supports it.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or notes.")
 @friendly_errors

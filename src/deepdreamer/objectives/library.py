@@ -136,9 +136,8 @@ def class_index(name_or_index: str | int, labels: Sequence[str] | None = None) -
 
 def class_logit(model: Any, name_or_index: str | int) -> Objective:
     """The logit of one ImageNet class at the model's logits layer (a DreamModel or ModelEntry)."""
-    entry = _entry(model)
-    i = class_index(name_or_index)
     from ..models import imagenet_labels
 
-    obj = channel(entry.logits_layer, i)
-    return obj.renamed(f"class:{imagenet_labels()[i]}")
+    labels = imagenet_labels()
+    i = class_index(name_or_index, labels)
+    return channel(_entry(model).logits_layer, i).renamed(f"class:{labels[i]}")
