@@ -11,12 +11,21 @@ import torch
 from PIL import Image
 
 from .config import DreamConfig
-from .engine import ProgressCallback, resolve_precision, run_dream
+from .engine import DreamResult, ProgressCallback, resolve_precision, run_dream
 from .io import LoadedImage, load_image, merge_alpha, to_pil, to_tensor
 from .models import DreamModel, load_model
-from .objectives import parse_objective, weighted_layers
+from .objectives import Objective, parse_objective, weighted_layers
 
-__all__ = ["Dreamed", "dream", "dream_image", "package_version", "resolve_model"]
+__all__ = [
+    "Dreamed",
+    "PreparedDream",
+    "draw_seed",
+    "dream",
+    "dream_image",
+    "package_version",
+    "prepare_dream",
+    "resolve_model",
+]
 
 ImageSource = str | os.PathLike | Image.Image | torch.Tensor
 
@@ -51,13 +60,48 @@ def _load_source(source: ImageSource, max_size: int) -> LoadedImage:
     return load_image(source, max_size=max_size)
 
 
-def dream_image(
-    config: DreamConfig,
-    source: ImageSource,
-    model: DreamModel | None = None,
-    progress: ProgressCallback | None = None,
-) -> Dreamed:
-    """Dream one image with fully resolved settings; what the CLI and a server call."""
+@dataclass
+class PreparedDream:
+    """Everything resolved once per run (model, objective, precision) so that many images or
+    frames can be dreamed with the same settings: what zoom, video and a server reuse."""
+
+    config: DreamConfig  # as given (seed may still be None)
+    net: DreamModel
+    objective: Objective
+    layers: tuple[tuple[str, float], ...]
+    precision: str  # what runs: 'fp32' or 'bf16', never 'auto'
+
+    def dream_tensor(
+        self, image: torch.Tensor, seed: int, progress: ProgressCallback | None = None
+    ) -> DreamResult:
+        """Dream a (1,3,H,W) tensor in [0,1] with these settings and this seed."""
+        c = self.config
+        return run_dream(
+            self.net,
+            image,
+            self.objective,
+            octaves=c.octaves,
+            octave_scale=c.octave_scale,
+            steps=c.steps,
+            step_size=c.step_size,
+            jitter=c.jitter,
+            seed=seed,
+            progress=progress,
+            precision=self.precision,
+        )
+
+    def settings(self, seed: int, **extra) -> dict:
+        """The resolved settings to embed in an output ('auto' saved as what ran)."""
+        resolved = replace(
+            self.config, layers=self.layers, seed=seed, model=self.net.name, precision=self.precision
+        )
+        settings = resolved.to_dict()
+        settings.update(weights=self.net.weights, deepdreamer=package_version(), **extra)
+        return settings
+
+
+def prepare_dream(config: DreamConfig, model: DreamModel | None = None) -> PreparedDream:
+    """Resolve the model, the objective and the precision of a config; checks names early."""
     net = resolve_model(config, model)
     if config.objective:
         layers = config.layers
@@ -67,31 +111,27 @@ def dream_image(
         for name, _ in layers:
             net.entry.layer(name)  # unknown layer -> one line with the closest names
         objective = weighted_layers(list(layers))
-    seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
+    precision = resolve_precision(config.precision, net.device)
+    return PreparedDream(config, net, objective, tuple(layers), precision)
+
+
+def draw_seed(seed: int | None) -> int:
+    """The given seed, or a fresh one (recorded in the output so any run can be repeated)."""
+    return seed if seed is not None else random.SystemRandom().randrange(2**31)
+
+
+def dream_image(
+    config: DreamConfig,
+    source: ImageSource,
+    model: DreamModel | None = None,
+    progress: ProgressCallback | None = None,
+) -> Dreamed:
+    """Dream one image with fully resolved settings; what the CLI and a server call."""
+    prepared = prepare_dream(config, model)
+    seed = draw_seed(config.seed)
     loaded = _load_source(source, config.max_size)
-    precision = resolve_precision(config.precision, net.device)  # 'auto' saved as what ran
-    result = run_dream(
-        net,
-        to_tensor(loaded.rgb),
-        objective,
-        octaves=config.octaves,
-        octave_scale=config.octave_scale,
-        steps=config.steps,
-        step_size=config.step_size,
-        jitter=config.jitter,
-        seed=seed,
-        progress=progress,
-        precision=precision,
-    )
-    resolved = replace(
-        config, layers=tuple(layers), seed=seed, model=net.name, precision=precision
-    )
-    settings = resolved.to_dict()
-    settings.update(
-        octaves_used=len(result.octave_sizes),
-        weights=net.weights,
-        deepdreamer=package_version(),
-    )
+    result = prepared.dream_tensor(to_tensor(loaded.rgb), seed, progress)
+    settings = prepared.settings(seed, octaves_used=len(result.octave_sizes))
     image = merge_alpha(to_pil(result.image), loaded.alpha)
     return Dreamed(image, settings, result.objective_history, result.notices)
 
