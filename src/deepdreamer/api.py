@@ -88,6 +88,7 @@ class PreparedDream:
             seed=seed,
             progress=progress,
             precision=self.precision,
+            tile_size=c.tile_size,
         )
 
     def settings(self, seed: int, **extra) -> dict:

@@ -30,6 +30,8 @@ class DreamConfig:
     max_size: int = 1024  # long side the CLI downscales inputs to; 0 keeps full size
     device: str = "cpu"
     precision: str = "auto"  # forward pass: fp32, bf16, or auto (bf16 where the CPU has it)
+    # gradient tiles' side in px: None = auto (tile octaves above 1600x1600), 0 = never
+    tile_size: int | None = None
 
     def __post_init__(self) -> None:
         _check(self.octaves >= 1, f"octaves must be at least 1, got {self.octaves}")
@@ -46,6 +48,10 @@ class DreamConfig:
         _check(
             self.precision in PRECISIONS,
             f"precision must be auto, fp32 or bf16, got {self.precision!r}",
+        )
+        _check(
+            self.tile_size is None or self.tile_size == 0 or self.tile_size >= 128,
+            f"tile size must be auto, 0 (never tile) or at least 128, got {self.tile_size}",
         )
         _check(self.max_size >= 0, f"max size must be 0 or more, got {self.max_size}")
         _check(

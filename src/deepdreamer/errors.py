@@ -17,6 +17,7 @@ __all__ = [
     "OutputError",
     "ConfigError",
     "DreamCancelled",
+    "InsufficientMemoryError",
     "suggest",
 ]
 
@@ -57,6 +58,10 @@ class ConfigError(DeepDreamerError, ValueError):
 
 class DreamCancelled(DeepDreamerError):
     """The progress callback asked to stop the run."""
+
+
+class InsufficientMemoryError(DeepDreamerError, MemoryError):
+    """A dream that would not fit in the memory available, found before it starts."""
 
 
 def suggest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:

@@ -312,6 +312,7 @@ def test_non_integer_octaves_is_usage_error(runner, tmp_path):
         ("--steps", "-1", "error: steps must be 0 or more, got -1"),
         ("--octave-scale", "1.0", "error: octave scale must be greater than 1, got 1.0"),
         ("--max-size", "-5", "error: max size must be 0 or more, got -5"),
+        ("--tile-size", "64", "error: tile size must be auto, 0 (never tile) or at least 128, got 64"),
     ],
 )
 def test_bad_values_are_one_line_errors(runner, tmp_path, option, value, message):
@@ -414,3 +415,22 @@ def test_objective_channel_out_of_range(runner, tmp_path):
     out = tmp_path / "x.png"
     line = assert_one_line_error(run(runner, *dream_args(CHELSEA, out, "--objective", "blocks.5:192")))
     assert line == "error: channel 192 is out of range for blocks.5 (192 channels)"
+
+
+def test_tile_size_is_used_and_recorded(runner, tmp_path):
+    out = tmp_path / "o.png"
+    result = run(runner, *dream_args(CHELSEA, out, "--tile-size", "128", "--max-size", "300"))
+    assert result.exit_code == 0, result.output
+    settings = json.loads(run(runner, "info", out).stdout)
+    assert settings["tile_size"] == 128
+    bad = run(runner, *dream_args(CHELSEA, tmp_path / "p.png", "--tile-size", "big"))
+    assert bad.exit_code == 2
+    assert "'big' is not 'auto' or a whole number of pixels" in bad.stderr
+    assert not (tmp_path / "p.png").exists()
+
+
+def test_class_objective_refuses_explicit_tiles(runner, tmp_path):
+    out = tmp_path / "o.png"
+    result = run(runner, *dream_args(CHELSEA, out, "--objective", "class:goldfish", "--tile-size", "128"))
+    assert_one_line_error(result, expected_start="error: the objective 'class:goldfish'")
+    assert_no_leftovers(tmp_path)

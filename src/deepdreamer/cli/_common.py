@@ -88,5 +88,6 @@ class progress_reporter:  # noqa: N801 - used as a context manager factory
                 total=event.total,
                 completed=event.done,
                 description=f"octave {event.octave}/{event.octaves} ({w}x{h}) "
-                f"step {event.step}/{event.steps}",
+                f"step {event.step}/{event.steps}"
+                + (f" tile {event.tile}/{event.tiles}" if event.tiles > 1 else ""),
             )

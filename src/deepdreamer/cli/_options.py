@@ -11,6 +11,23 @@ __all__ = ["dream_options", "config_from_options"]
 
 _D = DreamConfig()
 
+
+class _TileSize(click.ParamType):
+    """'auto' -> None, else a whole number (DreamConfig checks its range)."""
+
+    name = "auto|N"
+
+    def convert(self, value, param, ctx):
+        if value is None or value == "auto":
+            return None
+        if isinstance(value, int):
+            return value
+        try:
+            return int(value)
+        except ValueError:
+            self.fail(f"{value!r} is not 'auto' or a whole number of pixels", param, ctx)
+
+
 # Each entry: (param_decls, click kwargs). New dream settings are added here and in
 # config_from_options, so every dreaming command gets them.
 _DREAM_OPTIONS = [
@@ -25,6 +42,7 @@ _DREAM_OPTIONS = [
     (("--jitter",), dict(type=int, default=_D.jitter, show_default=True, help="Max random shift in pixels.")),
     (("--seed",), dict(type=int, default=None, help="Seed for a reproducible run.")),
     (("--max-size",), dict(type=int, default=_D.max_size, show_default=True, help="Downscale the long side to this; 0 keeps full size.")),
+    (("--tile-size",), dict(type=_TileSize(), default="auto", show_default=True, metavar="auto|N", help="Compute gradients in N px tiles (bounded memory for big images); auto tiles above 1600x1600; 0 never.")),
     (("--precision",), dict(type=click.Choice(PRECISIONS), default=_D.precision, show_default=True, help="Forward-pass precision; auto uses bf16 where the CPU supports it.")),
 ]
 
@@ -52,4 +70,5 @@ def config_from_options(options: dict) -> DreamConfig:
         seed=options.pop("seed"),
         max_size=options.pop("max_size"),
         precision=options.pop("precision"),
+        tile_size=options.pop("tile_size"),
     )

@@ -13,7 +13,9 @@ from ..objectives import Objective
 from .octaves import plan_octaves, resize
 from .precision import resolve_precision
 from .progress import Notice, Progress, ProgressCallback, report
+from .memory import check_memory
 from .step import ascent_step
+from .tiling import layer_stride, tile_for
 
 __all__ = ["DreamResult", "run_dream", "evaluate_objective"]
 
@@ -39,11 +41,15 @@ def run_dream(
     seed: int,
     progress: ProgressCallback | None = None,
     precision: str = "fp32",
+    tile_size: int | None = None,
+    check_fits: bool = True,
 ) -> DreamResult:
     """Dream `image` ((1,3,H,W) in [0,1]) to maximise `objective`. Never prints or saves.
 
     Runs `model.fast_net` (BN folded, channels_last); `precision` ('fp32', 'bf16' or 'auto')
-    is the forward pass's, the image and its gradient stay fp32."""
+    is the forward pass's, the image and its gradient stay fp32. `tile_size`: None tiles the
+    gradient of octaves above 1600x1600 (when the objective allows), 0 never, N in N px tiles.
+    With `check_fits` a dream that will not fit in memory raises InsufficientMemoryError first."""
     if image.ndim != 4 or image.shape[:2] != (1, 3):
         raise ValueError(f"expected an image tensor of shape (1, 3, H, W), got {tuple(image.shape)}")
     height, width = image.shape[-2:]
@@ -55,37 +61,51 @@ def run_dream(
         )
     sizes, notice = plan_octaves(height, width, octaves, octave_scale, min_size)
     result = DreamResult(image=image, octave_sizes=sizes)
+    current = image
     if notice:
         result.notices.append(notice)
         report(progress, Notice(notice))
     rng = random.Random(seed)
     base = image.detach().to(model.device, torch.float32)
-    bases = [resize(base, size) for size in sizes]
-    detail = torch.zeros_like(bases[0])
     total, done = len(sizes) * steps, 0
     resolved = resolve_precision(precision, model.device)
+    stride = layer_stride(model, objective)
+    tiles = [tile_for(tile_size, h, w, objective) for h, w in sizes]
+    value = float("nan")
     with capture(model, objective.layers, fast=True, precision=resolved) as cap:
-        for index, octave_base in enumerate(bases):
-            detail = resize(detail, tuple(octave_base.shape[-2:]))
-            current = (octave_base + detail).clamp_(0.0, 1.0)
+        if check_fits:
+            check_memory(cap, objective, *sizes[-1], tiles[-1], stride)
+        detail = None
+        for index, size in enumerate(sizes):
+            # One octave's base at a time (not the whole pyramid): big images hold less.
+            octave_base = resize(base, size)
+            if detail is None:
+                current = octave_base.clone()
+            else:
+                current = resize(detail, size).add_(octave_base).clamp_(0.0, 1.0)
+                detail = None  # freed before the steps allocate theirs
+            event = dict(octave=index + 1, octaves=len(sizes), steps=steps, total=total)
+            event["size"] = (size[1], size[0])
+            tiles_seen = [1]  # how many tiles the last step had
             for step in range(steps):
-                current, value = ascent_step(cap, objective, current, step_size, jitter, rng)
+
+                def on_tile(i: int, n: int) -> None:
+                    tiles_seen[0] = n
+                    if i < n:  # the last tile is reported with the finished step below
+                        report(progress, Progress(step=step + 1, done=done, objective=value,
+                                                  tile=i, tiles=n, **event))
+
+                current, value = ascent_step(
+                    cap, objective, current, step_size, jitter, rng,
+                    tile=tiles[index], stride=stride, on_tile=on_tile,
+                )
                 result.objective_history.append(value)
                 done += 1
-                report(
-                    progress,
-                    Progress(
-                        octave=index + 1,
-                        octaves=len(sizes),
-                        step=step + 1,
-                        steps=steps,
-                        done=done,
-                        total=total,
-                        objective=value,
-                        size=(octave_base.shape[-1], octave_base.shape[-2]),
-                    ),
-                )
+                n = tiles_seen[0]
+                report(progress, Progress(step=step + 1, done=done, objective=value,
+                                          tile=n, tiles=n, **event))
             detail = current - octave_base
+            del octave_base
     result.image = current.detach()
     return result
 

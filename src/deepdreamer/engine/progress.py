@@ -20,6 +20,10 @@ class Progress:
     total: int
     objective: float
     size: tuple[int, int]  # (width, height) of this octave
+    # Tiled steps also report each tile: events with tile < tiles are mid-step (done and
+    # objective are still the previous step's); the event with tile == tiles ends the step.
+    tile: int = 1
+    tiles: int = 1
 
 
 @dataclass(frozen=True)

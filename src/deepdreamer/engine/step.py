@@ -4,11 +4,13 @@ unjitter, clamp. The jitter is sampled apart from being applied so it can be und
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import torch
 
 from ..models.hooks import Capture
 from ..objectives import Objective
+from .tiling import plan_tiles, tiled_gradient
 
 __all__ = ["sample_jitter", "objective_gradient", "ascent_step"]
 
@@ -35,11 +37,23 @@ def ascent_step(
     step_size: float,
     jitter: int,
     rng: random.Random,
+    *,
+    tile: int = 0,
+    stride: int = 32,
+    on_tile: Callable[[int, int], None] | None = None,
 ) -> tuple[torch.Tensor, float]:
+    """One step; with `tile` > 0 the gradient is computed in tiles of that core size (aligned to
+    the layer `stride`, on a grid moved at random every step) and `on_tile(i, n)` follows them."""
     ox, oy = sample_jitter(rng, jitter)
     shifted = torch.roll(image, shifts=(oy, ox), dims=(2, 3))
-    grad, value = objective_gradient(cap, objective, shifted)
-    # Dividing by the mean magnitude makes step_size mean the same thing on every layer.
-    grad = grad / (grad.abs().mean() + 1e-12)
-    shifted = shifted + step_size * grad
+    if tile:
+        tiles = plan_tiles(*shifted.shape[-2:], tile, stride, rng)
+        grad, value = tiled_gradient(cap, objective, shifted, tiles, on_tile)
+    else:
+        grad, value = objective_gradient(cap, objective, shifted)
+    # Dividing by the mean magnitude makes step_size mean the same thing on every layer. In
+    # place, and the L1 norm needs no |grad| temporary: big images keep fewer full-size copies.
+    mean_magnitude = float(torch.linalg.vector_norm(grad, ord=1)) / grad.numel()
+    shifted.add_(grad, alpha=step_size / (mean_magnitude + 1e-12))
+    del grad
     return torch.roll(shifted, shifts=(-oy, -ox), dims=(2, 3)).clamp_(0.0, 1.0), value

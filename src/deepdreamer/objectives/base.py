@@ -17,15 +17,29 @@ Activations = Mapping[str, torch.Tensor]
 
 
 class Objective:
-    def __init__(self, fn: Callable[[Activations], torch.Tensor], layers: tuple[str, ...], name: str):
+    """`tileable`: the objective is a mean over positions of something each position computes
+    on its own (layer L2, channel, direction), so it can be evaluated tile by tile on a big
+    image; one that reads a single position or the whole image (neuron, class logit) is not."""
+
+    def __init__(
+        self,
+        fn: Callable[[Activations], torch.Tensor],
+        layers: tuple[str, ...],
+        name: str,
+        tileable: bool = True,
+    ):
         self.fn, self.layers, self.name = fn, tuple(dict.fromkeys(layers)), name
+        self.tileable = tileable
 
     def __call__(self, acts: Activations) -> torch.Tensor:
         return self.fn(acts)
 
     def __add__(self, other: Objective) -> Objective:
         return Objective(
-            lambda a: self(a) + other(a), self.layers + other.layers, f"{self.name} + {other.name}"
+            lambda a: self(a) + other(a),
+            self.layers + other.layers,
+            f"{self.name} + {other.name}",
+            self.tileable and other.tileable,
         )
 
     def __radd__(self, other: object) -> Objective:
@@ -34,7 +48,7 @@ class Objective:
         return NotImplemented
 
     def __mul__(self, k: float) -> Objective:
-        return Objective(lambda a: k * self(a), self.layers, f"{k:g}*{self.name}")
+        return Objective(lambda a: k * self(a), self.layers, f"{k:g}*{self.name}", self.tileable)
 
     __rmul__ = __mul__
 
@@ -45,7 +59,7 @@ class Objective:
         return self + (-other)
 
     def renamed(self, name: str) -> Objective:
-        return Objective(self.fn, self.layers, name)
+        return Objective(self.fn, self.layers, name, self.tileable)
 
     def __repr__(self) -> str:
         return f"Objective({self.name})"

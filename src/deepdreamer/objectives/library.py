@@ -65,7 +65,7 @@ def neuron(layer: str, c: int, x: int | None = None, y: int | None = None) -> Ob
         return a[:, c, row, col].mean()
 
     where = "" if x is None and y is None else f"@{'' if x is None else x},{'' if y is None else y}"
-    return Objective(fn, (layer,), f"{layer}:{c}{where}")
+    return Objective(fn, (layer,), f"{layer}:{c}{where}", tileable=False)
 
 
 def direction(layer: str, vector: Sequence[float] | torch.Tensor) -> Objective:
@@ -104,7 +104,7 @@ def diversity(layer: str) -> Objective:
         off = sim.sum() - sim.diagonal().sum()
         return -off / (n * (n - 1))
 
-    return Objective(fn, (layer,), f"diversity({layer})")
+    return Objective(fn, (layer,), f"diversity({layer})", tileable=False)
 
 
 def _entry(model: Any):
@@ -140,4 +140,5 @@ def class_logit(model: Any, name_or_index: str | int) -> Objective:
 
     labels = imagenet_labels()
     i = class_index(name_or_index, labels)
-    return channel(_entry(model).logits_layer, i).renamed(f"class:{labels[i]}")
+    logit = channel(_entry(model).logits_layer, i)
+    return Objective(logit.fn, logit.layers, f"class:{labels[i]}", tileable=False)
