@@ -13,7 +13,7 @@ from ..objectives import Objective
 from .octaves import plan_octaves, resize
 from .precision import resolve_precision
 from .progress import Notice, Progress, ProgressCallback, report
-from .memory import check_memory
+from .memory import check_memory, release_freed_memory
 from .step import ascent_step
 from .tiling import layer_stride, tile_for
 
@@ -91,6 +91,7 @@ def run_dream(
 
                 def on_tile(i: int, n: int) -> None:
                     tiles_seen[0] = n
+                    release_freed_memory()
                     if i < n:  # the last tile is reported with the finished step below
                         report(progress, Progress(step=step + 1, done=done, objective=value,
                                                   tile=i, tiles=n, **event))
@@ -104,7 +105,8 @@ def run_dream(
                 n = tiles_seen[0]
                 report(progress, Progress(step=step + 1, done=done, objective=value,
                                           tile=n, tiles=n, **event))
-            detail = current - octave_base
+            if index + 1 < len(sizes):  # the detail carried up to the next octave
+                detail = current - octave_base
             del octave_base
     result.image = current.detach()
     return result

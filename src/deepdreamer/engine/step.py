@@ -43,11 +43,14 @@ def ascent_step(
     on_tile: Callable[[int, int], None] | None = None,
 ) -> tuple[torch.Tensor, float]:
     """One step; with `tile` > 0 the gradient is computed in tiles of that core size (aligned to
-    the layer `stride`, on a grid moved at random every step) and `on_tile(i, n)` follows them."""
+    the layer `stride`; the image is rolled by a random offset over its whole size, so the grid
+    falls elsewhere every step) and `on_tile(i, n)` follows them."""
     ox, oy = sample_jitter(rng, jitter)
+    if tile:  # the tile grid lands somewhere else on the image every step: no fixed seams
+        oy, ox = oy + rng.randrange(image.shape[-2]), ox + rng.randrange(image.shape[-1])
     shifted = torch.roll(image, shifts=(oy, ox), dims=(2, 3))
     if tile:
-        tiles = plan_tiles(*shifted.shape[-2:], tile, stride, rng)
+        tiles = plan_tiles(*shifted.shape[-2:], tile, stride)
         grad, value = tiled_gradient(cap, objective, shifted, tiles, on_tile)
     else:
         grad, value = objective_gradient(cap, objective, shifted)
