@@ -209,6 +209,7 @@ def run_neural_dream(model, image, steps):
     ]
     import neural_dream.neural_dream as nd
 
+    nd.params = nd.parser.parse_args(sys.argv[1:])  # it parses once, at import; runs differ
     out = {}
     nd.loadCaffemodel = lambda *a, **k: (_with_flag(Lite0(model.net)), {})
     nd.maybe_save = lambda t, img, *a: out.__setitem__("img", img.detach().clone())
