@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass
 
 from .errors import ConfigError
 from .models.catalogue import EMBEDDED_MODEL
 
-__all__ = ["DreamConfig", "PRECISIONS", "parse_layer_spec"]
+__all__ = [
+    "DreamConfig",
+    "FrameTime",
+    "PRECISIONS",
+    "VideoConfig",
+    "ZoomConfig",
+    "parse_frame_time",
+    "parse_layer_spec",
+]
 
 PRECISIONS = ("auto", "fp32", "bf16")  # forward-pass precisions a user may ask for
 
@@ -80,3 +89,116 @@ def parse_layer_spec(spec: str) -> tuple[str, float]:
         return name, float(weight)
     except ValueError:
         raise ConfigError(f"layer spec {spec!r} should be NAME or NAME:WEIGHT") from None
+
+
+ZOOM_INITS = ("image", "noise")  # what the zoom loop starts from
+
+
+@dataclass(frozen=True)
+class ZoomConfig:
+    """The zoom feedback loop: dream, zoom/rotate/pan the result, dream it again."""
+
+    frames: int = 100
+    zoom: float = 1.05  # scale per frame; above 1 flies in, below 1 flies out
+    rotate: float = 0.0  # degrees per frame, counter-clockwise
+    pan: tuple[float, float] = (0.0, 0.0)  # pixels per frame (x right, y down)
+    steps_per_frame: int | None = None  # gradient steps per octave per frame; None: the dream's
+    fps: float = 24.0
+    init: str = "image"  # 'image' starts from INPUT, 'noise' from grey noise of `size`
+    size: tuple[int, int] = (512, 384)  # (width, height) of a noise start
+    # objectives (layer names or objective specs) cycled through, one every `cycle_every` frames;
+    # empty: the dream's own layers/objective on every frame
+    cycle: tuple[str, ...] = ()
+    cycle_every: int = 25
+    # match every frame's per-channel mean and spread to the start's, so hundreds of feedback
+    # passes neither darken nor wash out (the known failure of the old zoom loops)
+    colour_lock: bool = True
+
+    def __post_init__(self) -> None:
+        _check(self.frames >= 1, f"frames must be at least 1, got {self.frames}")
+        _check(
+            math.isfinite(self.zoom) and 0.5 <= self.zoom <= 2.0,
+            f"zoom must be between 0.5 and 2 per frame, got {self.zoom}",
+        )
+        _check(math.isfinite(self.rotate), f"rotate must be a number, got {self.rotate}")
+        _check(
+            len(self.pan) == 2 and all(math.isfinite(p) for p in self.pan),
+            f"pan must be two numbers DX,DY, got {self.pan}",
+        )
+        _check(
+            self.steps_per_frame is None or self.steps_per_frame >= 0,
+            f"steps per frame must be 0 or more, got {self.steps_per_frame}",
+        )
+        _check_fps(self.fps)
+        _check(self.init in ZOOM_INITS, f"init must be image or noise, got {self.init!r}")
+        _check(
+            len(self.size) == 2 and min(self.size) >= 32 and max(self.size) <= 8192,
+            f"noise size must be between 32 and 8192 px a side, got {self.size}",
+        )
+        _check(self.cycle_every >= 1, f"cycle every must be at least 1 frame, got {self.cycle_every}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.update(pan=list(self.pan), size=list(self.size), cycle=list(self.cycle))
+        return d
+
+
+@dataclass(frozen=True)
+class FrameTime:
+    """A point in a video: seconds, or a frame index (written `60f`)."""
+
+    value: float
+    unit: str = "s"  # 's' seconds or 'f' frames
+
+    def to_frame(self, fps: float) -> int:
+        return int(self.value) if self.unit == "f" else round(self.value * fps)
+
+    def __str__(self) -> str:
+        return f"{int(self.value)}f" if self.unit == "f" else f"{self.value:g}"
+
+
+def parse_frame_time(text: str) -> FrameTime:
+    """'2.5' -> 2.5 seconds; '60f' -> frame 60."""
+    t = text.strip()
+    m = re.fullmatch(r"(\d+)\s*f", t)
+    if m:
+        return FrameTime(int(m.group(1)), "f")
+    try:
+        seconds = float(t.removesuffix("s"))
+    except ValueError:
+        raise ConfigError(f"time {text!r} should be seconds (2.5) or a frame number (60f)") from None
+    _check(
+        math.isfinite(seconds) and seconds >= 0,
+        f"time {text!r} should be 0 or more seconds",
+    )
+    return FrameTime(seconds, "s")
+
+
+@dataclass(frozen=True)
+class VideoConfig:
+    """Dreaming a video frame by frame, with optical flow carrying the dream along."""
+
+    # how much of the previous frame's dream detail, warped along the optical flow, seeds the
+    # next frame: 0 dreams every frame afresh (flicker), 1 carries it all (smears)
+    flow_blend: float = 0.5
+    start: FrameTime | None = None  # first frame rendered (None: the first)
+    end: FrameTime | None = None  # rendering stops before this frame (None: the last)
+
+    def __post_init__(self) -> None:
+        _check(
+            math.isfinite(self.flow_blend) and 0.0 <= self.flow_blend <= 1.0,
+            f"flow blend must be between 0 and 1, got {self.flow_blend}",
+        )
+        if self.start is not None and self.end is not None and self.start.unit == self.end.unit:
+            _check(self.end.value > self.start.value, f"end ({self.end}) must be after start ({self.start})")
+
+    def to_dict(self) -> dict:
+        return {
+            "flow_blend": self.flow_blend,
+            "start": None if self.start is None else str(self.start),
+            "end": None if self.end is None else str(self.end),
+        }
+
+
+def _check_fps(fps: float) -> None:
+    _check(math.isfinite(fps) and 0 < fps <= 240, f"fps must be between 0 and 240, got {fps}")

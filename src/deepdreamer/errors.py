@@ -14,6 +14,7 @@ __all__ = [
     "UnknownNameError",
     "ModelUnavailableError",
     "InputImageError",
+    "InputVideoError",
     "OutputError",
     "ConfigError",
     "DreamCancelled",
@@ -46,6 +47,10 @@ class ModelUnavailableError(DeepDreamerError):
 
 class InputImageError(DeepDreamerError):
     """An input image that cannot be read or used."""
+
+
+class InputVideoError(DeepDreamerError):
+    """An input video that cannot be read or used (no video stream, corrupt, no frames)."""
 
 
 class OutputError(DeepDreamerError):

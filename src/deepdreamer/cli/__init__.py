@@ -8,6 +8,7 @@ from ..api import package_version
 from ._common import tune_malloc
 from .dream import dream
 from .inspect import info, layers, models
+from .motion import video, zoom
 
 __all__ = ["main", "cli"]
 
@@ -18,7 +19,7 @@ def cli():
     """DeepDream images offline on a CPU. Start with: deepdreamer dream examples/chelsea.jpg -o dream.png"""
 
 
-for command in (dream, models, layers, info):
+for command in (dream, models, layers, info, zoom, video):
     cli.add_command(command)
 
 

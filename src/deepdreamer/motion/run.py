@@ -1,0 +1,254 @@
+"""Runs of the two loops: to a generator of frames, or to a file with the frames kept on disk
+until the output is written (so `resume=True` continues an interrupted run exactly)."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from PIL import Image
+
+from ..api import draw_seed, prepare_dream
+from ..config import DreamConfig, FrameTime, VideoConfig, ZoomConfig, parse_frame_time
+from ..engine import Notice, ProgressCallback
+from ..engine.progress import report
+from ..errors import ConfigError
+from ..io import load_image
+from ..models import DreamModel
+from .lock import NATURAL_STATS, ColourStats
+from .loops import FrameProgress, video_loop, zoom_loop
+from .output import AudioClip, FrameWriter, check_video_output, output_kind
+from .source import VideoSource
+from .store import FrameStore, read_manifest
+
+__all__ = ["MotionResult", "dream_video", "render_video", "render_zoom", "zoom"]
+
+
+@dataclass
+class MotionResult:
+    path: pathlib.Path
+    settings: dict
+    frames: int  # frames in the output
+    resumed: int = 0  # frames a resumed run found already done
+    notices: list[str] = field(default_factory=list)
+
+
+def _seed(config: DreamConfig, output, resume: bool) -> int:
+    """The given seed; else, when resuming, the one the interrupted run recorded; else fresh."""
+    if config.seed is None and resume and output is not None:
+        manifest = read_manifest(output)
+        if manifest and isinstance(manifest.get("settings", {}).get("seed"), int):
+            return manifest["settings"]["seed"]
+    return draw_seed(config.seed)
+
+
+def _as_pil(frames: Iterator[np.ndarray]) -> Iterator[Image.Image]:
+    for frame in frames:
+        yield Image.fromarray(frame)
+
+
+def _render(
+    output, settings: dict, total: int, resume: bool, force: bool, keep_frames: bool,
+    frames_from: Callable[[int, np.ndarray | None], Iterator[np.ndarray]],
+    writer: Callable[[], FrameWriter], progress: ProgressCallback | None, notices: list[str],
+) -> MotionResult:
+    """Dream the frames not yet on disk, then encode them all and drop the work folder."""
+    store = FrameStore(output, settings, total, resume=resume, force=force)
+    done = store.done
+    previous = store.load(done - 1) if done else None
+    report(progress, FrameProgress(done, total, resumed=done))
+    for index, frame in enumerate(frames_from(done, previous), start=done):
+        store.save(index, frame)
+        report(progress, FrameProgress(index + 1, total, resumed=done))
+    with writer() as out:
+        for index in range(total):
+            out.write(store.load(index))
+        path = out.commit()
+    if not keep_frames:
+        store.remove()
+    return MotionResult(path, settings, total, done, notices)
+
+
+def render_zoom(
+    config: DreamConfig,
+    zoom: ZoomConfig,
+    source: str | os.PathLike | Image.Image | None = None,
+    output: str | os.PathLike | None = None,
+    *,
+    model: DreamModel | None = None,
+    progress: ProgressCallback | None = None,
+    force: bool = False,
+    resume: bool = False,
+    keep_frames: bool = False,
+) -> MotionResult | Iterator[Image.Image]:
+    """The zoom feedback loop; see `deepdreamer.zoom`."""
+    if zoom.init == "image" and source is None:
+        raise ConfigError("the zoom needs an input image, or init 'noise'")
+    if zoom.init == "noise" and source is not None:
+        raise ConfigError("give an input image or init 'noise', not both")
+    protect = [source] if isinstance(source, (str, os.PathLike)) else []
+    if output is not None:
+        check_video_output(output, force=force, protect=protect)
+    if zoom.steps_per_frame is not None:
+        config = replace(config, steps=zoom.steps_per_frame)
+    base = prepare_dream(config, model)
+    dreams = [
+        prepare_dream(replace(config, objective=spec, layers=()), base.net) for spec in zoom.cycle
+    ] or [base]
+    seed = _seed(config, output, resume)
+    if zoom.init == "image":
+        start = np.asarray(load_image(source, max_size=config.max_size).rgb)
+        reference = ColourStats.of(start)
+        origin = os.path.abspath(source) if protect else "<image>"
+    else:
+        w, h = zoom.size
+        noise = np.random.default_rng(seed).uniform(0.45, 0.55, size=(h, w, 3))
+        start = np.clip(np.rint(noise * 255), 0, 255).astype(np.uint8)
+        reference = NATURAL_STATS
+        origin = "noise"
+    size = [int(start.shape[1]), int(start.shape[0])]
+    settings = base.settings(seed, kind="zoom", zoom=zoom.to_dict(), source=origin, size=size)
+
+    def frames_from(first: int, previous: np.ndarray | None) -> Iterator[np.ndarray]:
+        return zoom_loop(dreams, zoom, start, reference, seed, first, previous, progress)
+
+    if output is None:
+        return _as_pil(frames_from(0, None))
+    notices: list[str] = []
+    return _render(
+        output, settings, zoom.frames, resume, force, keep_frames, frames_from,
+        lambda: FrameWriter(output, zoom.fps, force=force, protect=protect, metadata=settings),
+        progress, notices,
+    )
+
+
+def render_video(
+    config: DreamConfig,
+    video: VideoConfig,
+    source: str | os.PathLike,
+    output: str | os.PathLike | None = None,
+    *,
+    model: DreamModel | None = None,
+    progress: ProgressCallback | None = None,
+    force: bool = False,
+    resume: bool = False,
+    keep_frames: bool = False,
+) -> MotionResult | Iterator[Image.Image]:
+    """Dream a video frame by frame with optical-flow coherence; see `deepdreamer.dream_video`."""
+    if output is not None:
+        check_video_output(output, force=force, protect=[source])
+    clip = VideoSource(source, max_size=config.max_size)
+    start = video.start.to_frame(clip.fps) if video.start else 0
+    end = min(video.end.to_frame(clip.fps), clip.frame_count) if video.end else clip.frame_count
+    if start >= end:
+        raise ConfigError(
+            f"nothing to render: the range starts at frame {start} and ends at frame {end} "
+            f"of {clip.frame_count}"
+        )
+    prepared = prepare_dream(config, model)
+    seed = _seed(config, output, resume)
+    settings = prepared.settings(
+        seed, kind="video", video=video.to_dict(), source=os.path.abspath(source),
+        source_frames=clip.frame_count, fps=str(clip.fps), size=list(clip.size),
+        frame_range=[start, end],
+    )
+
+    def frames_from(first: int, previous: np.ndarray | None) -> Iterator[np.ndarray]:
+        # resuming: decode from the frame before, as the flow needs it as the previous source
+        sources = clip.frames(start + first - 1 if previous is not None else start + first, end)
+        before = None
+        if previous is not None:
+            before = (next(sources), previous)
+        return video_loop(prepared, video.flow_blend, sources, seed, start + first, before, progress)
+
+    if output is None:
+        return _as_pil(frames_from(0, None))
+    notices: list[str] = []
+    audio = None
+    if clip.has_audio:
+        if output_kind(output) == "video":
+            audio = AudioClip(clip.path, float(start / clip.fps), float(end / clip.fps))
+        else:
+            notices.append(f"{output_kind(output)} output has no sound: the audio track is left out")
+            report(progress, Notice(notices[-1]))
+    return _render(
+        output, settings, end - start, resume, force, keep_frames, frames_from,
+        lambda: FrameWriter(output, clip.fps, audio=audio, force=force, protect=[source], metadata=settings),
+        progress, notices,
+    )
+
+
+def _split_settings(layers, model, settings: dict, motion_type):
+    """Keyword settings -> (DreamConfig, the motion config, a loaded model or None)."""
+    motion_fields = set(motion_type.__dataclass_fields__)
+    motion = {k: settings.pop(k) for k in list(settings) if k in motion_fields}
+    if isinstance(layers, str):
+        layers = [layers]
+    pairs = tuple(layers.items()) if isinstance(layers, dict) else tuple((n, 1.0) for n in layers or ())
+    loaded = model if isinstance(model, DreamModel) else None
+    config = DreamConfig(model=loaded.name if loaded else model, layers=pairs, **settings)
+    return config, motion, loaded
+
+
+def zoom(
+    source: str | os.PathLike | Image.Image | None = None,
+    output: str | os.PathLike | None = None,
+    model: str | DreamModel = DreamConfig.model,
+    layers: str | list[str] | dict[str, float] | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    force: bool = False,
+    resume: bool = False,
+    keep_frames: bool = False,
+    **settings,
+) -> MotionResult | Iterator[Image.Image]:
+    """The zoom feedback loop: dream, zoom/rotate/pan the result, dream it again.
+
+    With `output` (an .mp4/.mov/.mkv, .gif, or a folder for numbered PNGs) the frames are
+    written and a MotionResult returned; without, an iterator of PIL frames. Keywords are
+    ZoomConfig fields (frames, zoom, rotate, pan, steps_per_frame, fps, init, size, cycle,
+    cycle_every, colour_lock) or DreamConfig fields (octaves, steps, seed, ...). `progress`
+    receives the engine's events and a FrameProgress per finished frame; False cancels.
+    """
+    config, motion, loaded = _split_settings(layers, model, settings, ZoomConfig)
+    if "cycle" in motion and isinstance(motion["cycle"], str):
+        motion["cycle"] = (motion["cycle"],)
+    for key in ("pan", "size", "cycle"):
+        if key in motion:
+            motion[key] = tuple(motion[key])
+    return render_zoom(
+        config, ZoomConfig(**motion), source, output, model=loaded, progress=progress,
+        force=force, resume=resume, keep_frames=keep_frames,
+    )
+
+
+def dream_video(
+    source: str | os.PathLike,
+    output: str | os.PathLike | None = None,
+    model: str | DreamModel = DreamConfig.model,
+    layers: str | list[str] | dict[str, float] | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    force: bool = False,
+    resume: bool = False,
+    keep_frames: bool = False,
+    **settings,
+) -> MotionResult | Iterator[Image.Image]:
+    """Dream a video frame by frame; optical flow carries each frame's dream into the next.
+
+    Keywords are VideoConfig fields (flow_blend, start, end: seconds, or '60f' for a frame) or
+    DreamConfig fields. The frame rate and the audio track are kept. Output and return value as
+    for `zoom`; with `resume=True` an interrupted run continues from the frames it kept.
+    """
+    config, motion, loaded = _split_settings(layers, model, settings, VideoConfig)
+    for key in ("start", "end"):
+        value = motion.get(key)
+        if value is not None and not isinstance(value, FrameTime):
+            motion[key] = parse_frame_time(str(value))
+    return render_video(
+        config, VideoConfig(**motion), source, output, model=loaded, progress=progress,
+        force=force, resume=resume, keep_frames=keep_frames,
+    )

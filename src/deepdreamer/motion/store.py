@@ -1,0 +1,127 @@
+"""The frames of a long run kept on disk (`OUT.frames/`), so an interrupted run resumes where it
+stopped. manifest.json records the settings and seed; each frame is a PNG written atomically, so
+a kill mid-write leaves the previous frames intact and no half frame."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+
+import numpy as np
+from PIL import Image
+
+from ..errors import ConfigError, OutputError
+
+__all__ = ["FrameStore", "work_dir_for"]
+
+_MANIFEST = "manifest.json"
+_IGNORED = ("deepdreamer",)  # a newer deepdreamer may resume an older run's frames
+
+
+def work_dir_for(output: str | os.PathLike) -> pathlib.Path:
+    return pathlib.Path(os.fspath(output).rstrip("/" + os.sep) + ".frames")
+
+
+def read_manifest(output: str | os.PathLike) -> dict | None:
+    """The settings an unfinished run of `output` recorded, or None."""
+    path = work_dir_for(output) / _MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+class FrameStore:
+    """`frames` numbered PNGs under `work_dir_for(output)`; `done` counts the consecutive frames
+    from the first that are already there."""
+
+    def __init__(self, output: str | os.PathLike, settings: dict, frames: int,
+                 resume: bool = False, force: bool = False) -> None:
+        self.dir = work_dir_for(output)
+        self.frames = frames
+        manifest = {"settings": settings, "frames": frames}
+        if self.dir.exists():
+            old = read_manifest(output)
+            if old is None:
+                raise OutputError(f"{self.dir} exists and is not a deepdreamer work folder; move it away")
+            if resume:
+                _check_same(old, manifest, self.dir)
+            elif force:
+                shutil.rmtree(self.dir)
+            else:
+                raise OutputError(
+                    f"{self.dir} holds the frames of an unfinished run; "
+                    "use --resume to continue it or --force to start over"
+                )
+        if not self.dir.exists():
+            try:
+                self.dir.mkdir()
+                _write_atomic(self.dir / _MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+            except OSError as e:
+                raise OutputError(f"cannot write {self.dir}: {e.strerror or e}") from None
+        self.done = 0
+        while self.done < frames and self._path(self.done).exists():
+            self.done += 1
+
+    def _path(self, index: int) -> pathlib.Path:
+        return self.dir / f"{index:06d}.png"
+
+    def save(self, index: int, frame: np.ndarray) -> None:
+        data = _png_bytes(frame)
+        try:
+            _write_atomic(self._path(index), data)
+        except OSError as e:
+            raise OutputError(f"cannot write {self._path(index)}: {e.strerror or e}") from None
+
+    def load(self, index: int) -> np.ndarray:
+        try:
+            with Image.open(self._path(index)) as im:
+                return np.asarray(im.convert("RGB")).copy()
+        except OSError as e:
+            raise OutputError(
+                f"cannot read the kept frame {self._path(index)} ({e}); use --force to start over"
+            ) from None
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _check_same(old: dict, new: dict, where: pathlib.Path) -> None:
+    a = {k: v for k, v in old.get("settings", {}).items() if k not in _IGNORED}
+    settings = json.loads(json.dumps(new["settings"]))  # tuples read back as lists
+    b = {k: v for k, v in settings.items() if k not in _IGNORED}
+    a["frames"], b["frames"] = old.get("frames"), new["frames"]
+    differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+    if differ:
+        raise ConfigError(
+            f"cannot resume: the frames in {where} were made with different settings "
+            f"({', '.join(differ)}); use the same settings, or --force to start over"
+        )
+
+
+def _png_bytes(frame: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(frame).save(buf, format="PNG", compress_level=1)  # speed over size: temporary
+    return buf.getvalue()
+
+
+def _write_atomic(path: pathlib.Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
