@@ -78,3 +78,22 @@ def test_zoom_bad_output_is_one_line(tmp_path):
 def test_bad_pan_and_size_are_usage_errors(tmp_path):
     assert run("zoom", CHELSEA, "-o", tmp_path / "z.mp4", "--pan", "1").exit_code == 2
     assert run("zoom", "-o", tmp_path / "z.mp4", "--init", "noise", "--size", "64").exit_code == 2
+
+
+def test_video_command_keeps_rate_and_renders_a_range(tmp_path):
+    from .videos import make_video
+
+    src = make_video(tmp_path / "in.mp4", frames=8)
+    out = tmp_path / "out.mp4"
+    result = run("video", src, "-o", out, "--start", "2f", "--end", "6f", "--flow-blend", "0.5",
+                 "--octaves", "1", "--steps", "1", "--seed", "1")
+    assert result.exit_code == 0, result.output
+    assert "frame 4/4" in result.stderr
+    frames, rate, has_audio = read_video(out)
+    assert len(frames) == 4 and rate == 24 and has_audio
+
+
+def test_video_bad_times_are_usage_errors(tmp_path):
+    result = run("video", tmp_path / "in.mp4", "-o", tmp_path / "o.mp4", "--start", "soon")
+    assert result.exit_code == 2
+    assert "seconds" in result.output

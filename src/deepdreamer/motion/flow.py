@@ -14,7 +14,7 @@ __all__ = ["FlowEstimator", "warp"]
 # back and then forward again lands within this tolerance of where it started.
 _FB_RELATIVE = 0.01
 _FB_ABSOLUTE = 0.5  # px^2
-_PHOTOMETRIC = 0.12  # the warped previous frame may differ from the new one by this much (0..1)
+_PHOTOMETRIC = 0.1  # the warped previous frame may differ from the new one by this much (0..1)
 
 
 class FlowEstimator:
@@ -37,17 +37,17 @@ class FlowEstimator:
         err = np.sum((fwd_at + back) ** 2, axis=2)
         tol = _FB_RELATIVE * (np.sum(fwd_at**2, axis=2) + np.sum(back**2, axis=2)) + _FB_ABSOLUTE
         mask = (err <= tol).astype(np.float32)
-        # and what the flow says must actually look like the new frame (catches cuts, flashes)
+        # and what the flow says must actually look like the new frame (catches cuts, flashes);
+        # compared slightly blurred, so a sub-pixel flow error on a sharp edge does not count
         warped_prev = warp(previous.astype(np.float32) / 255.0, back)
-        diff = np.abs(warped_prev - current.astype(np.float32) / 255.0).max(axis=2)
-        mask *= (diff <= _PHOTOMETRIC).astype(np.float32)
+        diff = np.abs(cv2.GaussianBlur(warped_prev - current.astype(np.float32) / 255.0, (5, 5), 0))
+        mask *= (diff.max(axis=2) <= _PHOTOMETRIC).astype(np.float32)
         # out of the frame: nothing to carry
         h, w = mask.shape
         gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         sx, sy = gx + back[..., 0], gy + back[..., 1]
         mask *= ((sx >= 0) & (sx <= w - 1) & (sy >= 0) & (sy <= h - 1)).astype(np.float32)
         # soft edges: a hard cut-out shows as an outline in the dream
-        mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
         return back, cv2.GaussianBlur(mask, (5, 5), 0)
 
 

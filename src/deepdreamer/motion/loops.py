@@ -71,20 +71,32 @@ def video_loop(
     previous: tuple[np.ndarray, np.ndarray] | None = None,
     progress: ProgressCallback | None = None,
 ) -> Iterator[np.ndarray]:
-    """Dream each source frame. With flow_blend > 0, the previous frame's dream detail (dream
-    minus source) is warped along the optical flow into the new frame before it is dreamed, so
-    the patterns move with the scene; the flow's mask keeps untrusted areas fresh. `previous` is
-    (source, dream) of the frame before `first`; indices (and seeds) count from `first`."""
+    """Dream each source frame, carrying the previous frame's dream along the optical flow (the
+    DeepDreamAnim technique) so patterns move with the scene instead of boiling:
+
+    - before the dream, the previous dream's detail (dream minus its source), warped along the
+      flow, is added to the new frame with weight `flow_blend`: the dream grows from it;
+    - after, the warped previous dream is mixed in with the same weight: what the new dream
+      changed at random (it is chaotic in its input) is damped like a moving average.
+
+    Both are weighted by the flow's mask, so occluded or fast areas take the fresh frame and its
+    fresh dream. `previous` is (source, dream) of the frame before `first`; seeds count frames
+    from the video's start so a resumed run matches an uninterrupted one."""
     flow = FlowEstimator() if flow_blend > 0 else None
     prev_src, prev_out = previous if previous is not None else (None, None)
     for index, src in enumerate(sources, start=first):
         image = to_float(src)
+        carried = None
         if flow is not None and prev_src is not None and prev_src.shape == src.shape:
             back, mask = flow.backward(prev_src, src)
-            detail = to_float(prev_out) - to_float(prev_src)
-            image = image + (flow_blend * mask)[..., None] * warp(detail, back)
-            np.clip(image, 0.0, 1.0, out=image)
+            weight = (flow_blend * mask)[..., None]
+            carried = warp(to_float(prev_out), back)
+            detail = carried - warp(to_float(prev_src), back)
+            image = np.clip(image + weight * detail, 0.0, 1.0)
         result = prepared.dream_tensor(to_dream_tensor(image), frame_seed(seed, index), progress)
         out = from_dream_tensor(result.image)
+        if carried is not None:
+            dreamed = to_float(out)
+            out = to_uint8(dreamed + weight * (carried - dreamed))
         prev_src, prev_out = src, out
         yield out
