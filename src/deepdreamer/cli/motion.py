@@ -70,6 +70,7 @@ class frame_reporter:  # noqa: N801 - a context manager factory, like progress_r
         self._bar = self._task = None
         self._started = None
         self._frame = (0, 0)
+        self._told: set[str] = set()  # every frame repeats the engine's notes; say each once
 
     def __enter__(self):
         if not self.quiet and self.tty:
@@ -89,7 +90,9 @@ class frame_reporter:  # noqa: N801 - a context manager factory, like progress_r
         if self.quiet:
             return
         if isinstance(event, Notice):
-            click.echo(f"note: {event.message}", err=True)
+            if event.message not in self._told:
+                self._told.add(event.message)
+                click.echo(f"note: {event.message}", err=True)
         elif isinstance(event, FrameProgress):
             self._on_frame(event)
         elif isinstance(event, Progress) and self._bar is not None and self._task is not None:

@@ -45,8 +45,9 @@ def _seed(config: DreamConfig, output, resume: bool) -> int:
     return draw_seed(config.seed)
 
 
-def _as_pil(frames: Iterator[np.ndarray]) -> Iterator[Image.Image]:
-    for frame in frames:
+def _as_pil(frames: Iterator[np.ndarray], total: int, progress: ProgressCallback | None) -> Iterator[Image.Image]:
+    for index, frame in enumerate(frames):
+        report(progress, FrameProgress(index + 1, total))
         yield Image.fromarray(frame)
 
 
@@ -116,7 +117,7 @@ def render_zoom(
         return zoom_loop(dreams, zoom, start, reference, seed, first, previous, progress)
 
     if output is None:
-        return _as_pil(frames_from(0, None))
+        return _as_pil(frames_from(0, None), zoom.frames, progress)
     notices: list[str] = []
     return _render(
         output, settings, zoom.frames, resume, force, keep_frames, frames_from,
@@ -165,7 +166,7 @@ def render_video(
         return video_loop(prepared, video.flow_blend, sources, seed, start + first, before, progress)
 
     if output is None:
-        return _as_pil(frames_from(0, None))
+        return _as_pil(frames_from(0, None), end - start, progress)
     notices: list[str] = []
     audio = None
     if clip.has_audio:
