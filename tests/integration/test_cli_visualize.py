@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
 from PIL import Image
 
 from deepdreamer.io import read_settings
 
-from .test_cli import CHELSEA, assert_one_line_error, run, runner  # noqa: F401 - fixture
+from .test_cli import CHELSEA, assert_one_line_error, run
+
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
 
 CHEAP = ["--size", "48", "--steps", "2", "--seed", "3", "-q"]
 
 
-def test_visualize_writes_the_image_with_its_settings(runner, tmp_path):  # noqa: F811
+def test_visualize_writes_the_image_with_its_settings(runner, tmp_path):
     out = tmp_path / "fish.png"
     result = run(runner, "visualize", "class:goldfish", "-o", out, *CHEAP)
     assert result.exit_code == 0, result.stderr
@@ -23,7 +32,7 @@ def test_visualize_writes_the_image_with_its_settings(runner, tmp_path):  # noqa
     assert settings["seed"] == 3 and settings["param"] == "fourier"
 
 
-def test_visualize_batch_writes_numbered_files_and_default_names(runner, tmp_path, monkeypatch):  # noqa: F811
+def test_visualize_batch_writes_numbered_files_and_default_names(runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run(runner, "visualize", "blocks.3:5", "--batch", "2", "--diversity", "1", *CHEAP)
     assert result.exit_code == 0, result.stderr
@@ -31,7 +40,7 @@ def test_visualize_batch_writes_numbered_files_and_default_names(runner, tmp_pat
     assert read_settings(tmp_path / "blocks.3-5-2.png")["item"] == 2
 
 
-def test_visualize_sheet_is_one_labelled_image(runner, tmp_path):  # noqa: F811
+def test_visualize_sheet_is_one_labelled_image(runner, tmp_path):
     out = tmp_path / "sheet.png"
     result = run(runner, "visualize", "blocks.3:0-3", "--sheet", "-o", out, *CHEAP)
     assert result.exit_code == 0, result.stderr
@@ -39,7 +48,7 @@ def test_visualize_sheet_is_one_labelled_image(runner, tmp_path):  # noqa: F811
     assert w > 2 * 48 and h > 2 * 48 and read_settings(out)["sheet"] is True
 
 
-def test_visualize_bad_input_is_one_line_and_writes_nothing(runner, tmp_path):  # noqa: F811
+def test_visualize_bad_input_is_one_line_and_writes_nothing(runner, tmp_path):
     out = tmp_path / "x.png"
     line = assert_one_line_error(run(runner, "visualize", "class:dumbell", "-o", out, *CHEAP))
     assert "dumbbell" in line  # the close name is suggested
@@ -55,7 +64,7 @@ def test_visualize_bad_input_is_one_line_and_writes_nothing(runner, tmp_path):  
     assert out.read_bytes() == b"mine"
 
 
-def test_activations_writes_the_grid_and_protects_the_input(runner, tmp_path):  # noqa: F811
+def test_activations_writes_the_grid_and_protects_the_input(runner, tmp_path):
     out = tmp_path / "maps.png"
     result = run(runner, "activations", CHELSEA, "--layer", "blocks.3", "--top", "4", "-o", out, "-q")
     assert result.exit_code == 0, result.stderr
