@@ -10,10 +10,13 @@ from .errors import ConfigError
 from .models.catalogue import EMBEDDED_MODEL
 
 __all__ = [
+    "ActivationsConfig",
     "DreamConfig",
     "FrameTime",
+    "PARAMETERISATIONS",
     "PRECISIONS",
     "VideoConfig",
+    "VisualizeConfig",
     "ZoomConfig",
     "parse_frame_time",
     "parse_layer_spec",
@@ -202,3 +205,65 @@ class VideoConfig:
 
 def _check_fps(fps: float) -> None:
     _check(math.isfinite(fps) and 0 < fps <= 240, f"fps must be between 0 and 240, got {fps}")
+
+
+PARAMETERISATIONS = ("fourier", "pixel")  # how a feature visualisation's image is optimised
+
+
+@dataclass(frozen=True)
+class VisualizeConfig:
+    """Feature visualisation: the image, grown from noise, that most excites an objective."""
+
+    objective: str  # a spec: "blocks.5:37", "blocks.5:37@3,4", "class:dumbbell", sums of these
+    model: str = EMBEDDED_MODEL
+    weights: str | None = None
+    size: int = 224  # square side in px; Lite0 was trained at 224
+    steps: int = 512  # Adam steps (Lucid's default render length)
+    param: str = "fourier"  # Fourier + decorrelated colour reads far better than raw pixels
+    lr: float = 0.05  # Adam learning rate (Lucid's default)
+    batch: int = 1  # images rendered together (each a different start)
+    # weight of the diversity term that pushes the batch's images apart (0: off)
+    diversity: float = 0.0
+    # layer the diversity compares styles at; None: the objective's layer (the model's default
+    # layer for class logits, whose 1x1 'grid' has no style)
+    diversity_layer: str | None = None
+    transforms: bool = True  # random pad/jitter/scale/rotate each step (robust, not adversarial)
+    tv: float = 0.0  # total-variation penalty weight
+    blur: float = 0.0  # blur penalty weight
+    seed: int | None = None  # None draws one; the seed used is saved with the output
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        _check(bool(self.objective and self.objective.strip()), "an objective is needed")
+        _check(32 <= self.size <= 2048, f"size must be between 32 and 2048 px, got {self.size}")
+        _check(self.steps >= 0, f"steps must be 0 or more, got {self.steps}")
+        _check(
+            self.param in PARAMETERISATIONS,
+            f"param must be one of {', '.join(PARAMETERISATIONS)}, got {self.param!r}",
+        )
+        _check(math.isfinite(self.lr) and self.lr > 0, f"learning rate must be positive, got {self.lr}")
+        _check(1 <= self.batch <= 64, f"batch must be between 1 and 64, got {self.batch}")
+        for name in ("diversity", "tv", "blur"):
+            value = getattr(self, name)
+            _check(math.isfinite(value) and value >= 0, f"{name} must be 0 or more, got {value}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ActivationsConfig:
+    """A layer's strongest feature maps for one image, beside the image."""
+
+    layer: str | None = None  # None: the model's default dream layer
+    top: int = 16  # how many channels to show, strongest mean activation first
+    model: str = EMBEDDED_MODEL
+    weights: str | None = None
+    max_size: int = 512  # long side the input is scaled to before the forward pass
+    tile: int = 128  # px of the long side of each map in the grid
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.top <= 1024, f"top must be between 1 and 1024, got {self.top}")
+        _check(self.max_size >= 32, f"max size must be at least 32, got {self.max_size}")
+        _check(16 <= self.tile <= 1024, f"tile must be between 16 and 1024 px, got {self.tile}")

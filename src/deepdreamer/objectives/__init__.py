@@ -6,6 +6,7 @@ pass can stop after the deepest one. Every objective returns a mean over the bat
 
 - `base`: `Objective`, `layer_l2`, `weighted_layers` (DeepDream's L2 objectives)
 - `library`: `channel`, `neuron`, `direction`, `diversity`, `class_logit`
+- `batch`: `per_item`, a different objective for each image of a batch
 - `parse`: `parse_objective`, the one-line spec grammar used on the command line
 """
 
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 from .base import Activations, Objective, layer_l2, weighted_layers
 from .library import channel, class_index, class_logit, direction, diversity, neuron
-from .parse import parse_objective
+from .batch import per_item
+from .parse import parse_channel_list, parse_objective
 
 __all__ = [
     "Activations",
@@ -25,6 +27,8 @@ __all__ = [
     "diversity",
     "layer_l2",
     "neuron",
+    "parse_channel_list",
     "parse_objective",
+    "per_item",
     "weighted_layers",
 ]

@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from .base import Objective, layer_l2
 from .library import channel, check_channel, class_logit, neuron
 
-__all__ = ["parse_objective"]
+__all__ = ["parse_objective", "parse_channel_list"]
 
 _SPLIT = re.compile(r"(\s*\+\s*|\s+-\s+)")
 _TERM = re.compile(
@@ -106,3 +106,18 @@ def parse_objective(spec: str, entry) -> Objective:
         total = term if total is None else total + term
     assert total is not None
     return total.renamed(" ".join(spec.split()))
+
+
+def parse_channel_list(spec: str, entry) -> tuple[str, list[int]]:
+    """'blocks.5:0-15' or 'blocks.5:3,7,12-15' -> ('blocks.5', [channels]), range-checked."""
+    entry = getattr(entry, "entry", entry)
+    m = _LAYER.match("".join(spec.split()))
+    if not m or m["chans"] is None or m["x"] is not None:
+        raise ConfigError(
+            f"expected LAYER:CHANNELS such as 'blocks.5:0-15' or 'blocks.5:3,7,12-15', got {spec!r}"
+        )
+    info = entry.layer(m["layer"])
+    chans = _channels(spec, m["chans"])
+    for c in chans:
+        check_channel(m["layer"], c, info.channels)
+    return m["layer"], chans

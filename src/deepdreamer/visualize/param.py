@@ -1,0 +1,84 @@
+"""Image parameterisations for feature visualisation (Lucid's `param/`): what the optimiser
+changes, and how that becomes an (N, 3, H, W) image in [0, 1].
+
+`FourierParam` (the default) optimises a scaled spectrum and decorrelated colours, after Lucid's
+`fft_image` and `to_valid_rgb`: every frequency and colour direction starts with a comparable
+gradient, so the optimiser does not favour the high-frequency patterns that fool a network
+("Feature Visualization", Olah et al., Distill 2017). `PixelParam` optimises pixels directly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["ImageParam", "FourierParam", "PixelParam", "make_param"]
+
+# Lucid's square root of ImageNet's colour correlation matrix (from an SVD), scaled so that its
+# largest column has norm 1: a step in the decorrelated space changes colours as photos do.
+_COLOR_SQRT = torch.tensor(
+    [[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], dtype=torch.float32
+)
+_COLOR = _COLOR_SQRT / _COLOR_SQRT.norm(dim=0).max()
+
+
+def _decorrelate(t: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) in the decorrelated colour basis -> RGB (before the sigmoid)."""
+    return torch.einsum("nchw,dc->ndhw", t, _COLOR.to(t.device))
+
+
+class ImageParam(torch.nn.Module):
+    """A parameterised batch of images: `param()` is (N, 3, H, W) in [0, 1]."""
+
+    def __init__(self, batch: int, height: int, width: int) -> None:
+        super().__init__()
+        if batch < 1 or height < 1 or width < 1:
+            raise ValueError(f"need a positive batch and size, got {batch}x{height}x{width}")
+        self.batch, self.height, self.width = batch, height, width
+
+
+class PixelParam(ImageParam):
+    """Plain pixels behind a sigmoid (keeps [0, 1] without clipping), starting near grey."""
+
+    def __init__(self, batch: int, height: int, width: int, *, generator: torch.Generator,
+                 sd: float = 0.01) -> None:
+        super().__init__(batch, height, width)
+        self.raw = torch.nn.Parameter(torch.randn(batch, 3, height, width, generator=generator) * sd)
+
+    def forward(self) -> torch.Tensor:
+        return torch.sigmoid(self.raw)
+
+
+class FourierParam(ImageParam):
+    """A spectrum scaled by 1/frequency, turned into an image by an inverse real FFT, then
+    decorrelated colours and a sigmoid (Lucid's `fft_image` + `to_valid_rgb`)."""
+
+    def __init__(self, batch: int, height: int, width: int, *, generator: torch.Generator,
+                 sd: float = 0.01, decay_power: float = 1.0, decorrelate: bool = True) -> None:
+        super().__init__(batch, height, width)
+        fy = torch.fft.fftfreq(height)[:, None]
+        fx = torch.fft.rfftfreq(width)[None, :]
+        freqs = torch.sqrt(fx * fx + fy * fy)
+        scale = 1.0 / torch.clamp(freqs, min=1.0 / max(height, width)) ** decay_power
+        self.register_buffer("scale", scale * math.sqrt(height * width), persistent=False)
+        shape = (batch, 3) + tuple(freqs.shape) + (2,)  # real and imaginary parts
+        self.spectrum = torch.nn.Parameter(torch.randn(shape, generator=generator) * sd)
+        self.decorrelate = decorrelate
+
+    def forward(self) -> torch.Tensor:
+        spectrum = torch.view_as_complex(self.spectrum) * self.scale
+        image = torch.fft.irfft2(spectrum, s=(self.height, self.width)) / 4.0
+        if self.decorrelate:
+            image = _decorrelate(image)
+        return torch.sigmoid(image)
+
+
+def make_param(kind: str, batch: int, height: int, width: int, seed: int) -> ImageParam:
+    """'fourier' or 'pixel', initialised from `seed` (the same seed gives the same start)."""
+    generator = torch.Generator().manual_seed(seed)
+    if kind == "fourier":
+        return FourierParam(batch, height, width, generator=generator)
+    if kind == "pixel":
+        return PixelParam(batch, height, width, generator=generator)
+    raise ValueError(f"unknown parameterisation {kind!r}")
