@@ -11,7 +11,9 @@ import torch
 from PIL import Image
 
 from .config import DreamConfig
-from .engine import DreamResult, ProgressCallback, resolve_precision, run_dream
+from .dream_inputs import channel_objective, controls_for, guide_objective, load_mask, mask_tensor
+from .engine import DreamResult, Notice, ProgressCallback, resolve_precision, run_dream
+from .engine.progress import report
 from .io import LoadedImage, load_image, merge_alpha, to_pil, to_tensor
 from .models import DreamModel, load_model
 from .objectives import Objective, parse_objective, weighted_layers
@@ -70,12 +72,18 @@ class PreparedDream:
     objective: Objective
     layers: tuple[tuple[str, float], ...]
     precision: str  # what runs: 'fp32' or 'bf16', never 'auto'
+    mask: Image.Image | None = None  # 8-bit grey, resized to each image dreamed
 
     def dream_tensor(
         self, image: torch.Tensor, seed: int, progress: ProgressCallback | None = None
     ) -> DreamResult:
         """Dream a (1,3,H,W) tensor in [0,1] with these settings and this seed."""
         c = self.config
+        mask = None
+        if self.mask is not None:
+            mask, note = mask_tensor(self.mask, image.shape[-1], image.shape[-2])
+            if note:
+                report(progress, Notice(note))
         return run_dream(
             self.net,
             image,
@@ -89,6 +97,7 @@ class PreparedDream:
             progress=progress,
             precision=self.precision,
             tile_size=c.tile_size,
+            controls=controls_for(c, mask),
         )
 
     def settings(self, seed: int, **extra) -> dict:
@@ -101,8 +110,11 @@ class PreparedDream:
         return settings
 
 
-def prepare_dream(config: DreamConfig, model: DreamModel | None = None) -> PreparedDream:
-    """Resolve the model, the objective and the precision of a config; checks names early."""
+def prepare_dream(
+    config: DreamConfig, model: DreamModel | None = None, image: torch.Tensor | None = None
+) -> PreparedDream:
+    """Resolve the model, the objective, the precision and the guide/mask of a config; checks
+    names and files early. `image` is what `--channels top:K` ranks channels on."""
     net = resolve_model(config, model)
     if config.objective:
         layers = config.layers
@@ -112,8 +124,13 @@ def prepare_dream(config: DreamConfig, model: DreamModel | None = None) -> Prepa
         for name, _ in layers:
             net.entry.layer(name)  # unknown layer -> one line with the closest names
         objective = weighted_layers(list(layers))
+        if config.guide:
+            objective = guide_objective(net, layers[0][0], config.guide)
+        elif config.channels:
+            objective = channel_objective(net, layers[0][0], config.channels, image)
     precision = resolve_precision(config.precision, net.device)
-    return PreparedDream(config, net, objective, tuple(layers), precision)
+    mask = load_mask(config.mask) if config.mask else None
+    return PreparedDream(config, net, objective, tuple(layers), precision, mask)
 
 
 def draw_seed(seed: int | None) -> int:
@@ -128,10 +145,11 @@ def dream_image(
     progress: ProgressCallback | None = None,
 ) -> Dreamed:
     """Dream one image with fully resolved settings; what the CLI and a server call."""
-    prepared = prepare_dream(config, model)
-    seed = draw_seed(config.seed)
     loaded = _load_source(source, config.max_size)
-    result = prepared.dream_tensor(to_tensor(loaded.rgb), seed, progress)
+    pixels = to_tensor(loaded.rgb)
+    prepared = prepare_dream(config, model, image=pixels)
+    seed = draw_seed(config.seed)
+    result = prepared.dream_tensor(pixels, seed, progress)
     settings = prepared.settings(seed, octaves_used=len(result.octave_sizes))
     image = merge_alpha(to_pil(result.image), loaded.alpha)
     return Dreamed(image, settings, result.objective_history, result.notices)

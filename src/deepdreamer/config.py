@@ -44,6 +44,15 @@ class DreamConfig:
     precision: str = "auto"  # forward pass: fp32, bf16, or auto (bf16 where the CPU has it)
     # gradient tiles' side in px: None = auto (tile octaves above 1600x1600), 0 = never
     tile_size: int | None = None
+    # creative controls (all off by default)
+    channels: str | None = None  # dream only these channels: "3,7,12-15", "top:8", "blocks.5:3,7"
+    guide: str | None = None  # an image whose features the dream is pushed toward
+    mask: str | None = None  # an image: white dreams, black keeps the input, grey blends
+    lap_levels: int = 0  # Laplacian bands the gradient is normalised in; 0 = off
+    rotate_jitter: float = 0.0  # max random rotation per step, degrees
+    scale_jitter: float = 0.0  # max random relative zoom per step (0.1 = 0.9x-1.1x)
+    keep_colors: bool = False  # dream the luminance only; the input keeps its colours
+    preset: str | None = None  # the preset these settings started from (recorded, not applied)
 
     def __post_init__(self) -> None:
         _check(self.octaves >= 1, f"octaves must be at least 1, got {self.octaves}")
@@ -66,6 +75,20 @@ class DreamConfig:
             f"tile size must be auto, 0 (never tile) or at least 128, got {self.tile_size}",
         )
         _check(self.max_size >= 0, f"max size must be 0 or more, got {self.max_size}")
+        _check(0 <= self.lap_levels <= 10, f"lap levels must be between 0 and 10, got {self.lap_levels}")
+        _check(
+            math.isfinite(self.rotate_jitter) and 0 <= self.rotate_jitter <= 180,
+            f"rotate jitter must be between 0 and 180 degrees, got {self.rotate_jitter}",
+        )
+        _check(
+            math.isfinite(self.scale_jitter) and 0 <= self.scale_jitter < 0.5,
+            f"scale jitter must be at least 0 and under 0.5, got {self.scale_jitter}",
+        )
+        _check(
+            not (self.objective and (self.guide or self.channels)),
+            "--guide and --channels shape the layer objective; they do not combine with --objective",
+        )
+        _check(not (self.guide and self.channels), "give either --guide or --channels, not both")
         _check(
             not (self.objective and self.layers), "give either layers or an objective, not both"
         )

@@ -120,7 +120,7 @@ def test_odd_grid_dream_reaches_the_same_objective(lite0, photo, monkeypatch):
     assert lite0.fast_same_padding
     calls = []
     real = step.objective_gradient
-    monkeypatch.setattr(step, "objective_gradient", lambda c, o, p: calls.append(p.shape) or real(c, o, p))
+    monkeypatch.setattr(step, "objective_gradient", lambda c, o, p, t=None: calls.append(p.shape) or real(c, o, p, t))
     odd = run_dream(lite0, photo, objective, seed=0, **FAST).image
     assert calls and all((h - 1) % 16 == 0 and (w - 1) % 16 == 0 for *_, h, w in calls)
     monkeypatch.setattr(lite0, "_fast_same", False)  # as for a net without 'SAME' convs

@@ -9,6 +9,7 @@ from ._common import tune_malloc
 from .dream import dream
 from .inspect import info, layers, models
 from .motion import video, zoom
+from .presets import presets
 from .visualize import activations, visualize
 
 __all__ = ["main", "cli"]
@@ -20,7 +21,7 @@ def cli():
     """DeepDream images offline on a CPU. Start with: deepdreamer dream examples/chelsea.jpg -o dream.png"""
 
 
-for command in (dream, models, layers, info, zoom, video, visualize, activations):
+for command in (dream, models, layers, info, zoom, video, visualize, activations, presets):
     cli.add_command(command)
 
 

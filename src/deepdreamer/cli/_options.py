@@ -4,8 +4,11 @@ turned into a DreamConfig once."""
 from __future__ import annotations
 
 import click
+from click.core import ParameterSource
 
 from ..config import PRECISIONS, DreamConfig, parse_layer_spec
+from ..presets import PRESETS
+from ..settings_file import build_config, read_settings_file, settings_from_image
 
 __all__ = ["dream_options", "config_from_options"]
 
@@ -44,6 +47,16 @@ _DREAM_OPTIONS = [
     (("--max-size",), dict(type=int, default=_D.max_size, show_default=True, help="Downscale the long side to this; 0 keeps full size.")),
     (("--tile-size",), dict(type=_TileSize(), default="auto", show_default=True, metavar="auto|N", help="Compute gradients in N px tiles (bounded memory for big images); auto tiles above 1600x1600; 0 never.")),
     (("--precision",), dict(type=click.Choice(PRECISIONS), default=_D.precision, show_default=True, help="Forward-pass precision; auto uses bf16 where the CPU supports it.")),
+    (("--channels",), dict(default=None, metavar="SPEC", help="Dream only these channels of the layer: 3,7,12-15 | top:8 | bottom:8 | blocks.5:3,7.")),
+    (("--guide",), dict(type=click.Path(dir_okay=False), default=None, help="Dream toward the features of this image (google's objective_guide).")),
+    (("--mask",), dict(type=click.Path(dir_okay=False), default=None, help="Dream only where this image is white (grey blends, black keeps the input).")),
+    (("--lap-levels",), dict(type=int, default=_D.lap_levels, show_default=True, help="Laplacian bands the gradient is normalised in (0 = off; 4 is smooth).")),
+    (("--rotate-jitter",), dict(type=float, default=_D.rotate_jitter, show_default=True, help="Max random rotation per step, degrees.")),
+    (("--scale-jitter",), dict(type=float, default=_D.scale_jitter, show_default=True, help="Max random zoom per step (0.1 = 0.9x-1.1x).")),
+    (("--keep-colors",), dict(is_flag=True, default=_D.keep_colors, help="Dream the luminance only; keep the input's colours.")),
+    (("--preset",), dict(default=None, metavar="NAME", help=f"Start from a named look: {', '.join(PRESETS)} (see `deepdreamer presets`).")),
+    (("--config", "config_file"), dict(type=click.Path(dir_okay=False), default=None, help="TOML file with the same keys as these flags.")),
+    (("--from-image",), dict(type=click.Path(dir_okay=False), default=None, help="Reuse the settings (and seed) embedded in an earlier output.")),
 ]
 
 
@@ -55,20 +68,31 @@ def dream_options(fn):
 
 
 def config_from_options(options: dict) -> DreamConfig:
-    """Build the DreamConfig from the parsed flags; pops the flags it used from `options`."""
-    layers = options.pop("layers")
-    return DreamConfig(
-        model=options.pop("model"),
-        weights=options.pop("weights"),
-        layers=tuple(parse_layer_spec(s) for s in layers),
-        objective=options.pop("objective"),
-        octaves=options.pop("octaves"),
-        octave_scale=options.pop("octave_scale"),
-        steps=options.pop("steps"),
-        step_size=options.pop("step_size"),
-        jitter=options.pop("jitter"),
-        seed=options.pop("seed"),
-        max_size=options.pop("max_size"),
-        precision=options.pop("precision"),
-        tile_size=options.pop("tile_size"),
-    )
+    """Build the DreamConfig from the parsed flags; pops the flags it used from `options`.
+    Flags typed on the command line beat --config/--from-image, which beat --preset, which
+    beats the defaults."""
+    ctx = click.get_current_context(silent=True)
+    raw = {key: options.pop(key) for key in _FLAG_KEYS}
+    preset, config_file, from_image = raw.pop("preset"), raw.pop("config_file"), raw.pop("from_image")
+
+    def typed(key: str) -> bool:
+        if ctx is None:
+            return True
+        return ctx.get_parameter_source(key) not in (ParameterSource.DEFAULT, None)
+
+    explicit = {key: value for key, value in raw.items() if typed(key)}
+    if "layers" in explicit:
+        explicit["layers"] = tuple(parse_layer_spec(s) for s in explicit["layers"])
+    files = []
+    if from_image:
+        files.append(settings_from_image(from_image))
+    if config_file:
+        files.append(read_settings_file(config_file))
+    return build_config(explicit, preset=preset, files=files)
+
+
+_FLAG_KEYS = (
+    "model", "weights", "layers", "objective", "octaves", "octave_scale", "steps", "step_size",
+    "jitter", "seed", "max_size", "precision", "tile_size", "channels", "guide", "mask",
+    "lap_levels", "rotate_jitter", "scale_jitter", "keep_colors", "preset", "config_file", "from_image",
+)

@@ -14,6 +14,7 @@ from .octaves import plan_octaves, resize
 from .precision import resolve_precision
 from .progress import Notice, Progress, ProgressCallback, report
 from .memory import check_memory, release_freed_memory
+from .controls import StepControls, apply_mask, keep_colors
 from .step import ascent_step
 from .tiling import layer_stride, tile_for
 
@@ -43,13 +44,15 @@ def run_dream(
     precision: str = "fp32",
     tile_size: int | None = None,
     check_fits: bool = True,
+    controls: StepControls | None = None,
 ) -> DreamResult:
     """Dream `image` ((1,3,H,W) in [0,1]) to maximise `objective`. Never prints or saves.
 
     Runs `model.fast_net` (BN folded, channels_last); `precision` ('fp32', 'bf16' or 'auto')
     is the forward pass's, the image and its gradient stay fp32. `tile_size`: None tiles the
     gradient of octaves above 1600x1600 (when the objective allows), 0 never, N in N px tiles.
-    With `check_fits` a dream that will not fit in memory raises InsufficientMemoryError first."""
+    With `check_fits` a dream that will not fit in memory raises InsufficientMemoryError first.
+    `controls`: Laplacian normalisation, rotation/scale jitter, a mask, keeping the colours."""
     if image.ndim != 4 or image.shape[:2] != (1, 3):
         raise ValueError(f"expected an image tensor of shape (1, 3, H, W), got {tuple(image.shape)}")
     height, width = image.shape[-2:]
@@ -79,6 +82,9 @@ def run_dream(
         for index, size in enumerate(sizes):
             # One octave's base at a time (not the whole pyramid): big images hold less.
             octave_base = resize(base, size)
+            octave_mask = None
+            if controls is not None and controls.mask is not None:
+                octave_mask = resize(controls.mask.to(model.device, torch.float32), size).clamp(0.0, 1.0)
             if detail is None:
                 current = octave_base.clone()
             else:
@@ -99,6 +105,7 @@ def run_dream(
                 current, value = ascent_step(
                     cap, objective, current, step_size, jitter, rng,
                     tile=tiles[index], stride=stride, on_tile=on_tile,
+                    controls=controls, mask=octave_mask,
                 )
                 result.objective_history.append(value)
                 done += 1
@@ -108,7 +115,12 @@ def run_dream(
             if index + 1 < len(sizes):  # the detail carried up to the next octave
                 detail = current - octave_base
             del octave_base
-    result.image = current.detach()
+    current = current.detach()
+    if controls is not None and controls.keep_colors:
+        current = keep_colors(base, current)
+    if controls is not None and controls.mask is not None:
+        current = apply_mask(base, current, controls.mask)
+    result.image = current
     return result
 
 

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from ..models.hooks import Capture
 from ..objectives import Objective
+from .controls import StepControls, random_affine
 from .tiling import plan_tiles, tiled_gradient
 
 __all__ = ["sample_jitter", "objective_gradient", "ascent_step"]
@@ -21,12 +22,14 @@ def sample_jitter(rng: random.Random, jitter: int) -> tuple[int, int]:
 
 
 def objective_gradient(
-    cap: Capture, objective: Objective, pixels: torch.Tensor
+    cap: Capture, objective: Objective, pixels: torch.Tensor,
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, float]:
     """d objective / d pixels, and the objective's value. Model weights are frozen, so only the
-    image receives a gradient."""
+    image receives a gradient. A `transform` is applied before the forward pass and undone by
+    autograd: the gradient comes back in the pixels' own coordinates."""
     x = pixels.detach().requires_grad_(True)
-    value = objective(cap.run(x))
+    value = objective(cap.run(transform(x) if transform is not None else x))
     (grad,) = torch.autograd.grad(value, x)
     return grad, float(value.detach())
 
@@ -42,10 +45,14 @@ def ascent_step(
     tile: int = 0,
     stride: int = 32,
     on_tile: Callable[[int, int], None] | None = None,
+    controls: StepControls | None = None,
+    mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, float]:
     """One step; with `tile` > 0 the gradient is computed in tiles of that core size (aligned to
     the layer `stride`; the image is rolled by a random offset over its whole size, so the grid
-    falls elsewhere every step) and `on_tile(i, n)` follows them."""
+    falls elsewhere every step) and `on_tile(i, n)` follows them. `controls` add Laplacian
+    normalisation and (untiled) random rotation/scale; `mask` ((1,1,H,W), this octave's size)
+    scales the step per pixel."""
     ox, oy = sample_jitter(rng, jitter)
     if tile:  # the tile grid lands somewhere else on the image every step: no fixed seams
         oy, ox = oy + rng.randrange(image.shape[-2]), ox + rng.randrange(image.shape[-1])
@@ -54,7 +61,14 @@ def ascent_step(
         tiles = plan_tiles(*shifted.shape[-2:], tile, stride)
         grad, value = tiled_gradient(cap, objective, shifted, tiles, on_tile)
     else:
-        grad, value = _odd_grid_gradient(cap, objective, shifted, stride)
+        transform = None
+        if controls is not None and controls.transforms:
+            transform = random_affine(rng, controls.rotate, controls.scale_jitter)
+        grad, value = _odd_grid_gradient(cap, objective, shifted, stride, transform)
+    if controls is not None:
+        grad = controls.gradient(grad)
+    if mask is not None:
+        grad.mul_(torch.roll(mask, shifts=(oy, ox), dims=(2, 3)))
     # Dividing by the mean magnitude makes step_size mean the same thing on every layer. In
     # place, and the L1 norm needs no |grad| temporary: big images keep fewer full-size copies.
     mean_magnitude = float(torch.linalg.vector_norm(grad, ord=1)) / grad.numel()
@@ -64,7 +78,8 @@ def ascent_step(
 
 
 def _odd_grid_gradient(
-    cap: Capture, objective: Objective, pixels: torch.Tensor, stride: int
+    cap: Capture, objective: Objective, pixels: torch.Tensor, stride: int,
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, float]:
     """The gradient, computed on the image extended (edge pixels repeated, at most stride-1
     rows and columns) to stride*k + 1 pixels. There every stride-2 TF-'SAME' convolution of
@@ -75,6 +90,7 @@ def _odd_grid_gradient(
     height, width = pixels.shape[-2:]
     pad_h, pad_w = (1 - height) % stride, (1 - width) % stride
     if not (cap.fast and cap.model.fast_same_padding and stride > 1) or not (pad_h or pad_w):
-        return objective_gradient(cap, objective, pixels)
-    grad, value = objective_gradient(cap, objective, F.pad(pixels, (0, pad_w, 0, pad_h), mode="replicate"))
+        return objective_gradient(cap, objective, pixels, transform)
+    padded = F.pad(pixels, (0, pad_w, 0, pad_h), mode="replicate")
+    grad, value = objective_gradient(cap, objective, padded, transform)
     return grad[..., :height, :width], value

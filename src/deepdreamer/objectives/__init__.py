@@ -15,20 +15,26 @@ from __future__ import annotations
 from .base import Activations, Objective, layer_l2, weighted_layers
 from .library import channel, class_index, class_logit, direction, diversity, neuron
 from .batch import per_item
+from .guide import guide
 from .parse import parse_channel_list, parse_objective
+from .selection import ChannelSelection, parse_channel_selection, selected_l2
 
 __all__ = [
     "Activations",
+    "ChannelSelection",
     "Objective",
     "channel",
     "class_index",
     "class_logit",
     "direction",
     "diversity",
+    "guide",
     "layer_l2",
     "neuron",
     "parse_channel_list",
+    "parse_channel_selection",
     "parse_objective",
     "per_item",
+    "selected_l2",
     "weighted_layers",
 ]

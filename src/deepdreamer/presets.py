@@ -1,0 +1,64 @@
+"""Named looks: documented DreamConfig settings that any flag can override."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import UnknownNameError
+
+__all__ = ["Preset", "PRESETS", "get_preset"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    settings: dict = field(default_factory=dict)  # DreamConfig fields
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset(
+            "classic",
+            "google/deepdream's defaults: 4 octaves of 1.4, 10 steps, step 1.5 on 0-255, jitter 32, "
+            "a mid layer (eyes and whorls)",
+            dict(layers=(("blocks.3", 1.0),), octaves=4, octave_scale=1.4, steps=10,
+                 step_size=1.5 / 255, jitter=32),
+        ),
+        Preset(
+            "subtle",
+            "a light touch: fine texture over the photo, which stays recognisable",
+            dict(layers=(("blocks.2", 1.0),), octaves=3, steps=6, step_size=0.008, lap_levels=4),
+        ),
+        Preset(
+            "deep",
+            "high layer, more octaves and steps: eyes, snouts and animal parts everywhere",
+            dict(layers=(("blocks.4", 1.0),), octaves=6, octave_scale=1.4, steps=20, step_size=0.015),
+        ),
+        Preset(
+            "nightmare",
+            "two high layers, long and strong, rotation jitter: dense creatures, little photo left",
+            dict(layers=(("blocks.4", 1.0), ("blocks.5", 0.5)), octaves=5, steps=30,
+                 step_size=0.02, rotate_jitter=5.0, lap_levels=4),
+        ),
+        Preset(
+            "strokes",
+            "a low layer: brush strokes and hatching, no objects",
+            dict(layers=(("blocks.1", 1.0),), octaves=4, steps=15, step_size=0.012),
+        ),
+        Preset(
+            "painterly",
+            "Laplacian-normalised mid layer with the photo's own colours: smooth, painted swirls",
+            dict(layers=(("blocks.2", 1.0),), octaves=5, steps=15, step_size=0.015, lap_levels=5,
+                 keep_colors=True),
+        ),
+    ]
+}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UnknownNameError("preset", name, list(PRESETS)) from None

@@ -1,0 +1,106 @@
+"""Settings from files: a TOML file with the same keys as the flags (`--config`), or the settings
+an earlier output carries (`--from-image`), merged with a preset and explicit flags.
+
+Precedence, lowest first: DreamConfig defaults < preset < settings files < explicit flags."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from .config import DreamConfig, parse_layer_spec
+from .errors import ConfigError, InputImageError, UnknownNameError
+from .io import read_settings
+from .presets import get_preset
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the dependency is only installed on 3.10
+    import tomli as tomllib
+
+__all__ = ["read_settings_file", "settings_from_image", "normalise_settings", "build_config"]
+
+_FIELDS = {f.name for f in fields(DreamConfig)}
+_ALIASES = {"layer": "layers"}
+# Recorded with an output but not settings to reuse: the version, the octaves that ran, and
+# where the weights came from (a description, not a file to load).
+_RECORD_ONLY = {"deepdreamer", "octaves_used", "weights", "kind", "item"}
+
+
+def read_settings_file(path: str | Path) -> dict[str, Any]:
+    """A TOML file's settings, keys checked (one line for an unknown key or a bad file)."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"cannot read settings {p}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read settings {p}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"cannot read settings {p}: not valid TOML ({exc})") from None
+    return normalise_settings(data, source=str(p))
+
+
+def settings_from_image(path: str | Path) -> dict[str, Any]:
+    """The settings embedded in an earlier deepdreamer output (seed included)."""
+    found = read_settings(path)
+    if not found:
+        raise InputImageError(f"{path} carries no deepdreamer settings")
+    data = {k: v for k, v in found.items() if k not in _RECORD_ONLY}
+    return normalise_settings(data, source=str(path), ignore_unknown=True)
+
+
+def _layers(value: Any) -> tuple[tuple[str, float], ...]:
+    items = [value] if isinstance(value, str) else list(value)
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(parse_layer_spec(item))
+        elif isinstance(item, (list, tuple)) and len(item) == 2:
+            out.append((str(item[0]), float(item[1])))
+        else:
+            raise ConfigError(f"layer {item!r} should be NAME, NAME:WEIGHT or [NAME, WEIGHT]")
+    return tuple(out)
+
+
+def normalise_settings(data: Mapping[str, Any], source: str = "settings",
+                       ignore_unknown: bool = False) -> dict[str, Any]:
+    """Flag-style keys (`step-size`, `layer`) -> DreamConfig fields, with their types."""
+    out: dict[str, Any] = {}
+    for raw, value in data.items():
+        key = _ALIASES.get(raw.replace("-", "_"), raw.replace("-", "_"))
+        if key not in _FIELDS:
+            if ignore_unknown:
+                continue
+            raise UnknownNameError("setting", raw, sorted(_FIELDS), where=f" in {source}")
+        if key == "layers":
+            value = _layers(value)
+        elif key == "tile_size" and value == "auto":
+            value = None
+        out[key] = value
+    return out
+
+
+def build_config(explicit: Mapping[str, Any], preset: str | None = None,
+                 files: Iterable[Mapping[str, Any]] = ()) -> DreamConfig:
+    """Defaults < preset < files (in order) < explicit values. A preset named in a file counts
+    when none is given explicitly."""
+    merged: dict[str, Any] = {}
+    for layer in files:
+        merged.update(layer)
+    name = preset or merged.get("preset") or explicit.get("preset")
+    values: dict[str, Any] = dict(get_preset(name).settings) if name else {}
+    values.update(merged)
+    values.update(explicit)
+    if name:
+        values["preset"] = name
+    if values.get("objective"):  # an objective replaces the preset's layers
+        if "layers" not in explicit and "layers" not in merged:
+            values.pop("layers", None)
+    try:
+        return DreamConfig(**values)
+    except TypeError as exc:  # a value of the wrong type from a file
+        raise ConfigError(f"bad settings: {exc}") from None
