@@ -167,13 +167,23 @@ def dream(
 
     `layers`: a name, a list of names, or {name: weight}. Other keywords are DreamConfig fields
     (octaves, octave_scale, steps, step_size, jitter, seed, max_size, weights, device,
-    precision).
+    precision, guide, mask, channels, lap_levels, rotate_jitter, scale_jitter, keep_colors);
+    `preset="deep"` starts from a named look that these keywords override.
     """
     if isinstance(layers, str):
         layers = [layers]
     pairs = tuple(layers.items()) if isinstance(layers, dict) else tuple((n, 1.0) for n in layers or ())
     loaded = model if isinstance(model, DreamModel) else None
-    config = DreamConfig(model=loaded.name if loaded else model, layers=pairs, **settings)
+    settings["model"] = loaded.name if loaded else model
+    if pairs:
+        settings["layers"] = pairs
+    preset = settings.pop("preset", None)
+    if preset:  # the named look, with these keywords on top (settings_file's precedence)
+        from .settings_file import build_config
+
+        config = build_config(settings, preset=preset)
+    else:
+        config = DreamConfig(**settings)
     out = dream_image(config, image, model=loaded, progress=progress)
     out.image.info["deepdreamer"] = out.settings
     return out.image

@@ -29,7 +29,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "subtle",
             "a light touch: fine texture over the photo, which stays recognisable",
-            dict(layers=(("blocks.2", 1.0),), octaves=3, steps=6, step_size=0.008, lap_levels=4),
+            dict(layers=(("blocks.2", 1.0),), octaves=3, steps=5, step_size=0.006),
         ),
         Preset(
             "deep",

@@ -34,14 +34,14 @@ def test_presets_lists_every_preset(runner):
 
 def test_preset_round_trips_through_metadata_and_a_settings_file(runner, tmp_path):
     first = tmp_path / "first.png"
-    assert run(runner, "dream", CHELSEA, "-o", first, "--preset", "subtle", "--seed", "4", *SMALL).exit_code == 0
+    assert run(runner, "dream", CHELSEA, "-o", first, "--preset", "painterly", "--seed", "4", *SMALL).exit_code == 0
     settings = read_settings(first)
-    assert settings["preset"] == "subtle" and settings["lap_levels"] == PRESETS["subtle"].settings["lap_levels"]
+    assert settings["preset"] == "painterly" and settings["lap_levels"] == PRESETS["painterly"].settings["lap_levels"]
     again = tmp_path / "again.png"
     assert run(runner, "dream", CHELSEA, "-o", again, "--from-image", first, "-q").exit_code == 0
     assert np.array_equal(pixels(first), pixels(again))
     toml = tmp_path / "look.toml"
-    toml.write_text('preset = "subtle"\nseed = 4\nmax-size = 96\n')
+    toml.write_text('preset = "painterly"\nseed = 4\nmax-size = 96\n')
     from_file = tmp_path / "file.png"
     assert run(runner, "dream", CHELSEA, "-o", from_file, "--config", toml, "-q").exit_code == 0
     assert np.array_equal(pixels(first), pixels(from_file))

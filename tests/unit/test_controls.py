@@ -155,3 +155,10 @@ def test_guided_dream_moves_toward_the_guide(lite0, src, tmp_path):
     (tmp_path / "not.png").write_text("no")
     with pytest.raises(InputImageError, match="guide"):
         dd.dream(src, lite0, layer, guide=str(tmp_path / "not.png"), **CHEAP)
+
+
+def test_api_preset_is_overridden_by_keywords(lite0, src):
+    out = dd.dream(src, lite0, preset="deep", steps=2, octaves=2, seed=0, max_size=0)
+    settings = out.info["deepdreamer"]
+    assert settings["preset"] == "deep" and settings["steps"] == 2
+    assert settings["layers"] == [["blocks.4", 1.0]]  # from the preset
