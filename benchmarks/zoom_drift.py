@@ -19,22 +19,11 @@ import numpy as np
 
 import deepdreamer as dd
 from deepdreamer.io import load_image
+from deepdreamer.motion.lock import brightness, saturation
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "examples" / "chelsea.jpg"
 RESULTS = ROOT / "benchmarks" / "results"
-
-
-def brightness(frame: np.ndarray) -> float:
-    """Mean of R, G and B, 0-255."""
-    return float(frame.astype(np.float32).mean())
-
-
-def saturation(frame: np.ndarray) -> float:
-    """Mean HSV saturation, 0-255."""
-    f = frame.astype(np.float32)
-    hi, lo = f.max(axis=2), f.min(axis=2)
-    return float(np.where(hi > 0, (hi - lo) / np.maximum(hi, 1e-6), 0).mean() * 255)
 
 
 def main() -> None:

@@ -11,22 +11,12 @@ from PIL import Image
 import deepdreamer as dd
 from deepdreamer.errors import ConfigError, DreamCancelled, OutputError
 from deepdreamer.motion import FrameProgress
+from deepdreamer.motion.lock import brightness, saturation
 
 from .videos import read_video
 
 CHELSEA = Path(__file__).parents[2] / "examples" / "chelsea.jpg"
 CHEAP = dict(octaves=1, steps=2, max_size=80, seed=3)  # chelsea -> 80x53
-
-
-def brightness(frame: np.ndarray) -> float:
-    return float(frame.astype(np.float32).mean())
-
-
-def saturation(frame: np.ndarray) -> float:
-    """Mean HSV saturation, 0-255."""
-    f = frame.astype(np.float32)
-    hi, lo = f.max(axis=2), f.min(axis=2)
-    return float(np.where(hi > 0, (hi - lo) / np.maximum(hi, 1e-6), 0).mean() * 255)
 
 
 def test_zoom_yields_frames_without_an_output(lite0):

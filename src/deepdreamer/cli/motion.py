@@ -143,6 +143,15 @@ Examples:
 """
 
 
+def _run_options(fn):
+    """The dream flags and the long-run flags that zoom and video share."""
+    fn = click.option("-q", "--quiet", is_flag=True, help="No progress or notes.")(fn)
+    fn = click.option("--force", is_flag=True, help="Overwrite OUTPUT (and an unfinished run's frames).")(fn)
+    fn = click.option("--keep-frames", is_flag=True, help="Keep OUTPUT.frames/ (the PNG of every frame) after writing.")(fn)
+    fn = click.option("--resume", is_flag=True, help="Continue an interrupted run from the frames it kept.")(fn)
+    return dream_options(fn)
+
+
 @click.command(epilog=ZOOM_EXAMPLES)
 @click.argument("input_path", metavar="[INPUT]", required=False, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(), help="Video (.mp4 .mov .mkv), .gif, or a folder for numbered PNG frames.")
@@ -157,11 +166,7 @@ Examples:
 @click.option("--layers-cycle", "cycle", multiple=True, metavar="SPEC", help="Layer or objective to cycle through (repeatable): one every --cycle-every frames.")
 @click.option("--cycle-every", type=int, default=_Z.cycle_every, show_default=True, metavar="K")
 @click.option("--no-colour-lock", is_flag=True, help="Let colours drift (they darken or wash out over hundreds of frames).")
-@dream_options
-@click.option("--resume", is_flag=True, help="Continue an interrupted run from the frames it kept.")
-@click.option("--keep-frames", is_flag=True, help="Keep OUTPUT.frames/ (the PNG of every frame) after writing.")
-@click.option("--force", is_flag=True, help="Overwrite OUTPUT (and an unfinished run's frames).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress or notes.")
+@_run_options
 @friendly_errors
 def zoom(input_path, output, frames, zoom_factor, rotate, pan, steps_per_frame, fps, init, size,
          cycle, cycle_every, no_colour_lock, resume, keep_frames, force, quiet, **options):
@@ -189,11 +194,7 @@ Examples:
 @click.option("--flow-blend", type=float, default=_V.flow_blend, show_default=True, help="How much of the previous frame's dream, moved along the optical flow, seeds the next (0: none, flickers).")
 @click.option("--start", type=_FrameTime(), default=None, help="First frame: seconds (2.5) or a frame number (60f).")
 @click.option("--end", type=_FrameTime(), default=None, help="Stop before this time or frame.")
-@dream_options
-@click.option("--resume", is_flag=True, help="Continue an interrupted run from the frames it kept.")
-@click.option("--keep-frames", is_flag=True, help="Keep OUTPUT.frames/ (the PNG of every frame) after writing.")
-@click.option("--force", is_flag=True, help="Overwrite OUTPUT (and an unfinished run's frames).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress or notes.")
+@_run_options
 @friendly_errors
 def video(input_path, output, flow_blend, start, end, resume, keep_frames, force, quiet, **options):
     """Dream every frame of INPUT (a video), keeping its frame rate and sound; optical flow

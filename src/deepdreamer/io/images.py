@@ -225,13 +225,17 @@ def check_output_path(path: PathLike, force: bool = False, protect: Iterable[Pat
         raise OutputError(f"cannot write {path}: it is a directory")
     if path.exists() and not force:
         raise OutputError(f"{path} exists; use --force to overwrite it")
+    check_directory_writable(path)
+    return path, fmt
+
+
+def check_directory_writable(path: pathlib.Path) -> None:
+    """The directory an output goes into must exist and be writable (checked before work)."""
     parent = path.parent
     if not parent.is_dir():
         raise OutputError(f"cannot write {path}: the directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"cannot write {path}: the directory {parent} is not writable")
-
-    return path, fmt
 
 
 def save_image(

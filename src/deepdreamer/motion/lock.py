@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ColourStats", "NATURAL_STATS", "lock_colours"]
+__all__ = ["ColourStats", "NATURAL_STATS", "brightness", "lock_colours", "saturation"]
 
 
 @dataclass(frozen=True)
@@ -39,3 +39,15 @@ def lock_colours(frame: np.ndarray, reference: ColourStats) -> np.ndarray:
     ref_std = np.asarray(reference.std, np.float32)
     out = (f - mean) * (ref_std / std) + ref_mean
     return np.clip(out, 0.0, 1.0, out=out)
+
+
+def brightness(frame: np.ndarray) -> float:
+    """Mean of R, G and B of a uint8 frame, 0-255: what the lock keeps from drifting."""
+    return float(frame.astype(np.float32).mean())
+
+
+def saturation(frame: np.ndarray) -> float:
+    """Mean HSV saturation of a uint8 frame, 0-255."""
+    f = frame.astype(np.float32)
+    hi, lo = f.max(axis=2), f.min(axis=2)
+    return float(np.where(hi > 0, (hi - lo) / np.maximum(hi, 1e-6), 0).mean() * 255)

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import OutputError
+from ..io.images import check_directory_writable
 
 __all__ = ["AudioClip", "FrameWriter", "check_video_output", "output_kind", "VIDEO_SUFFIXES"]
 
@@ -70,11 +71,7 @@ def check_video_output(
                 raise OutputError(f"refusing to replace {p}: it is not a folder of PNG frames")
         elif p.is_dir():
             raise OutputError(f"cannot write {p}: it is a directory")
-    parent = p.parent
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {p}: the directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"cannot write {p}: the directory {parent} is not writable")
+    check_directory_writable(p)
     return p, kind
 
 
