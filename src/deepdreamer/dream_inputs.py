@@ -55,7 +55,9 @@ def channel_objective(net: DreamModel, default_layer: str, spec: str,
     acts = None
     if selection.needs_image:
         if image is None:
-            raise InputImageError(f"--channels {spec} chooses channels on the image, but there is none yet")
+            raise InputImageError(
+                f"--channels {spec} ranks channels on one image; give explicit channels here (e.g. 3,7,12-15)"
+            )
         acts = layer_activations(net, layer, image)
     return selected_l2(layer, selection.resolve(acts, info.channels))
 

@@ -121,3 +121,11 @@ def test_cancelled_zoom_resumes_to_the_same_frames(lite0, tmp_path):
     for name in sorted(p.name for p in whole.iterdir()):
         assert np.array_equal(np.asarray(Image.open(out / name)), np.asarray(Image.open(whole / name))), name
     assert not (tmp_path / "cut.frames").exists()
+
+
+def test_zoom_ranks_channels_on_its_start_and_video_asks_for_explicit_ones(lite0, tmp_path):
+    """`top:K` is chosen on the zoom's start image; a video has no single image to rank on."""
+    frames = list(dd.zoom(CHELSEA, None, lite0, "blocks.3", frames=2, channels="top:4", **CHEAP))
+    assert len(frames) == 2 and frames[0].size == (80, 53)
+    with pytest.raises(dd.DeepDreamerError, match="explicit channels"):
+        dd.dream_video(CHELSEA, None, lite0, "blocks.3", channels="top:4")

@@ -16,7 +16,7 @@ from ..config import DreamConfig, FrameTime, VideoConfig, ZoomConfig, parse_fram
 from ..engine import Notice, ProgressCallback
 from ..engine.progress import report
 from ..errors import ConfigError
-from ..io import load_image
+from ..io import load_image, to_tensor
 from ..models import DreamModel
 from .lock import NATURAL_STATS, ColourStats
 from .loops import FrameProgress, video_loop, zoom_loop
@@ -95,10 +95,6 @@ def render_zoom(
         check_video_output(output, force=force, protect=protect)
     if zoom.steps_per_frame is not None:
         config = replace(config, steps=zoom.steps_per_frame)
-    base = prepare_dream(config, model)
-    dreams = [
-        prepare_dream(replace(config, objective=spec, layers=()), base.net) for spec in zoom.cycle
-    ] or [base]
     seed = _seed(config, output, resume)
     if zoom.init == "image":
         start = np.asarray(load_image(source, max_size=config.max_size).rgb)
@@ -110,6 +106,11 @@ def render_zoom(
         start = np.clip(np.rint(noise * 255), 0, 255).astype(np.uint8)
         reference = NATURAL_STATS
         origin = "noise"
+    # after the start is known: `--channels top:K` ranks channels on it
+    base = prepare_dream(config, model, image=to_tensor(Image.fromarray(start)))
+    dreams = [
+        prepare_dream(replace(config, objective=spec, layers=()), base.net) for spec in zoom.cycle
+    ] or [base]
     size = [int(start.shape[1]), int(start.shape[0])]
     settings = base.settings(seed, kind="zoom", zoom=zoom.to_dict(), source=origin, size=size)
 
