@@ -1,5 +1,6 @@
-"""Regenerate the README's preset gallery: every preset on the sample photo, as small JPEG
-thumbnails in docs/gallery/ (committed; the whole set stays under 300 KB).
+"""Regenerate the README's galleries in docs/gallery/ (small JPEGs, committed; under 300 KB in
+all): every preset on the sample photo, and feature visualisations (the dumbbell class; Fourier
+vs pixel parameterisation vs no transforms after 32 steps).
 
     PYTHONPATH=src python scripts/gallery.py [--size 320] [--seed 0]
 """
@@ -11,10 +12,17 @@ from pathlib import Path
 
 from PIL import Image
 
+import torch
+import torch.nn.functional as F
+
 from deepdreamer.api import dream_image
+from deepdreamer.io import to_pil
 from deepdreamer.models import load_model
+from deepdreamer.objectives import class_index, class_logit, per_item
 from deepdreamer.presets import PRESETS
 from deepdreamer.settings_file import build_config
+from deepdreamer.visualize import RobustnessTransforms, make_param, render, visualize
+from deepdreamer.visualize.grid import labelled_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "examples" / "chelsea.jpg"
@@ -41,7 +49,31 @@ def main() -> None:
         path = OUT / f"{name}.jpg"
         image.save(path, quality=82, optimize=True)
         total += path.stat().st_size
-    print(f"wrote {len(thumbs)} thumbnails to {OUT} ({total / 1024:.0f} KB)")
+    total += visualisations(model, args.seed)
+    print(f"wrote {len(thumbs)} preset thumbnails and 2 visualisations to {OUT} ({total / 1024:.0f} KB)")
+
+
+def visualisations(model, seed: int) -> int:
+    """The dumbbell (512 steps), and 4 classes after 32 steps in three settings, labelled with
+    the probability the model gives each class. Returns the bytes written."""
+    dumbbell = visualize("class:dumbbell", model=model, seed=seed)[0]
+    dumbbell.save(OUT / "dumbbell.jpg", quality=85, optimize=True)
+    classes = ["goldfish", "dumbbell", "volcano", "tarantula"]
+    objective = per_item([class_logit(model, c) for c in classes])
+    tiles, labels = [], []
+    for kind, robust in (("fourier", True), ("pixel", True), ("fourier", False)):
+        param = make_param(kind, len(classes), 224, 224, seed)
+        out = render(model, objective, param, steps=32, lr=0.05, seed=seed,
+                     transforms=RobustnessTransforms() if robust else None).images
+        with torch.no_grad():
+            p = F.softmax(model.net(model.normalize(out)), dim=1)
+        for i, c in enumerate(classes):
+            tiles.append(to_pil(out[i : i + 1]).resize((128, 128), Image.LANCZOS))
+            name = kind if robust else "no transf."
+            labels.append(f"{name} {c[:9]} p={float(p[i, class_index(c)]):.2f}")
+    sheet = labelled_grid(tiles, labels, columns=len(classes))
+    sheet.save(OUT / "fourier-vs-pixel.jpg", quality=85, optimize=True)
+    return (OUT / "dumbbell.jpg").stat().st_size + (OUT / "fourier-vs-pixel.jpg").stat().st_size
 
 
 if __name__ == "__main__":
