@@ -162,3 +162,15 @@ def test_api_preset_is_overridden_by_keywords(lite0, src):
     settings = out.info["deepdreamer"]
     assert settings["preset"] == "deep" and settings["steps"] == 2
     assert settings["layers"] == [["blocks.4", 1.0]]  # from the preset
+
+
+def test_rotation_jitter_is_skipped_on_tiles_with_a_note(lite0):
+    from deepdreamer.engine import run_dream
+    from deepdreamer.engine.controls import StepControls
+
+    image = torch.rand(1, 3, 160, 300)
+    result = run_dream(lite0, image, layer_l2("blocks.3"), octaves=1, octave_scale=1.4, steps=1,
+                       step_size=0.01, jitter=8, seed=0, tile_size=128,
+                       controls=StepControls(rotate=10.0))
+    assert any("rotation/scale jitter is skipped" in n for n in result.notices)
+    assert result.image.shape == image.shape

@@ -74,6 +74,11 @@ def run_dream(
     resolved = resolve_precision(precision, model.device)
     stride = layer_stride(model, objective)
     tiles = [tile_for(tile_size, h, w, objective) for h, w in sizes]
+    if controls is not None and controls.transforms and any(tiles):
+        # a tile's gradient must line up with its neighbours', which a rotation would break
+        message = "rotation/scale jitter is skipped on tiled octaves (roll jitter still applies)"
+        result.notices.append(message)
+        report(progress, Notice(message))
     value = float("nan")
     with capture(model, objective.layers, fast=True, precision=resolved) as cap:
         if check_fits:
