@@ -13,6 +13,10 @@ fp32), speed relative to the reference loop, and the GFLOP/s achieved (FLOPs cou
 FlopCounterMode on a 1-step-per-octave warm-up run of the same method) next to this machine's conv
 and matmul peak measured in the same run.
 
+"reference-mallopt" is the same plain loop after the two glibc `mallopt` calls the deepdreamer
+CLI makes at start (engine code: cli/_common.py `tune_malloc`), to show how much of the gain is
+the allocator's alone.
+
 Peers (optional: `pip install .[bench]`, or `pip install --target DIR` and `--peers-path DIR`):
 torch-dreams (Dreamer.render with a CustomImageParam of the image, one render per octave),
 torch-lucent (render_vis with a pixel parameterisation initialised from the image, one call
@@ -38,7 +42,7 @@ PHOTO = ROOT / "examples" / "chelsea.jpg"
 RESULTS = ROOT / "benchmarks" / "results"
 LAYER = "blocks.3"
 OCTAVES, SCALE, STEPS, JITTER, STEP_SIZE = 4, 1.4, 10, 32, 0.015
-METHODS = ["reference", "deepdreamer-fp32", "deepdreamer-bf16", "torch-dreams", "torch-lucent", "neural-dream"]
+METHODS = ["reference", "reference-mallopt", "deepdreamer-fp32", "deepdreamer-bf16", "torch-dreams", "torch-lucent", "neural-dream"]
 THREADS = 2
 
 
@@ -226,12 +230,31 @@ def _with_flag(net):
 
 RUNNERS = {
     "reference": run_reference,
+    "reference-mallopt": run_reference,  # the same loop; the worker tunes malloc first
     "deepdreamer-fp32": lambda m, i, s: run_deepdreamer(m, i, s, "fp32"),
     "deepdreamer-bf16": lambda m, i, s: run_deepdreamer(m, i, s, "bf16"),
     "torch-dreams": run_torch_dreams,
     "torch-lucent": run_torch_lucent,
     "neural-dream": run_neural_dream,
 }
+
+
+def _fused_conv_flops(x, w, bias, padding, stride, dilation, groups, *args, out_shape=None, **kwargs):
+    """deepdreamer's conv+activation primitive (models/fuse.py) does a convolution's FLOPs."""
+    from torch.utils.flop_counter import conv_flop_count
+
+    return conv_flop_count(x, w, out_shape, transposed=False)
+
+
+def fused_flops() -> dict:
+    """FlopCounterMode's formulas for ops it does not know (its custom_mapping)."""
+    import torch
+
+    from deepdreamer.models.fuse import fusion_available
+
+    if not fusion_available():  # nothing is fused then
+        return {}
+    return {torch.ops.mkldnn._convolution_pointwise: _fused_conv_flops}  # keyed by overload packet
 
 
 def worker(method: str, size: str, out: Path, steps: int, repeats: int) -> None:
@@ -247,7 +270,7 @@ def worker(method: str, size: str, out: Path, steps: int, repeats: int) -> None:
     from deepdreamer.objectives import layer_l2
 
     torch.set_num_threads(THREADS)
-    if method.startswith("deepdreamer"):
+    if method.startswith("deepdreamer") or method == "reference-mallopt":
         from deepdreamer.cli._common import tune_malloc
 
         tune_malloc()  # what the deepdreamer CLI does at start
@@ -259,7 +282,7 @@ def worker(method: str, size: str, out: Path, steps: int, repeats: int) -> None:
     # A first run with 1 step per octave counts the FLOPs (FlopCounterMode runs the real
     # kernels) and warms every method up on every octave size; then the best of `repeats`
     # timed runs, which makes a busy shared machine matter less.
-    with contextlib.redirect_stdout(io.StringIO()), FlopCounterMode(display=False) as counter:
+    with contextlib.redirect_stdout(io.StringIO()), FlopCounterMode(display=False, custom_mapping=fused_flops()) as counter:
         run(model, image, 1)
     flops = counter.get_total_flops() * steps
     times = []

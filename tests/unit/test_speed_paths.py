@@ -1,4 +1,4 @@
-"""The fast paths (BatchNorm folding, channels_last, bf16 autocast) compute what the plain net
+"""The fast paths (BatchNorm folding, conv+activation fusion, channels_last, bf16 autocast) compute what the plain net
 does, within tolerance. No timing here: speed is measured outside the test suite."""
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def _activations(model: DreamModel, layers, image, fast: bool) -> dict[str, torc
         ("efficientnet-lite0", ["conv_stem", "blocks.1", "blocks.3", "blocks.5.2", "conv_head"]),
         ("resnet50", ["layer1", "layer2", "layer3", "layer4"]),
         ("googlenet", ["conv3", "inception3b", "inception4c", "inception5b"]),
+        ("vgg16", ["features.1", "features.8", "features.29"]),
     ],
 )
 def test_folded_net_gives_the_same_activations(name, layers, lite0, photo):
@@ -54,11 +55,13 @@ def test_folded_net_gives_the_same_activations(name, layers, lite0, photo):
         scale = plain[layer].abs().max()
         err = (fast[layer] - plain[layer]).abs().max()
         assert err <= 1e-4 * scale, (layer, float(err), float(scale))
-    # Folding really happened, and the loaded net was left alone.
-    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.net.modules())
-    left = {n for n, m in model.fast_net.named_modules() if isinstance(m, torch.nn.BatchNorm2d)}
-    # lite0's conv_stem and conv_head are catalogue layers, so their BNs (bn1, bn2) stay.
-    assert left == ({"bn1", "bn2"} if model is lite0 else set())
+    # Folding really happened (VGG has no BN), and the loaded net was left alone.
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.net.modules()) == (name != "vgg16")
+    bns = lambda net: {n for n, m in net.named_modules() if isinstance(m, torch.nn.BatchNorm2d)}  # noqa: E731
+    assert bns(model.fast_net) == set()  # the net for block outputs: every BN folded
+    # A conv read as a layer (lite0's conv_stem and conv_head) keeps its BN (bn1, bn2) in the
+    # fast net made for those layers, so its own output is what is read.
+    assert bns(model.fast_net_for(layers)) == ({"bn1", "bn2"} if model is lite0 else set())
 
 
 def test_bf16_dream_reaches_fp32_objective(lite0, photo):

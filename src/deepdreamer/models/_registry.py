@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import torch
@@ -19,6 +20,7 @@ from ._builders import (
 )
 from .catalogue import EMBEDDED_MODEL, IMAGENET_MEAN, IMAGENET_STD, L, ModelEntry
 from .fold import fold_batchnorm
+from .fuse import fuse_conv_activations
 from .samepad import has_same_convs, symmetric_same_convs
 
 __all__ = ["REGISTRY", "get_entry", "list_models", "load_model", "DreamModel", "imagenet_labels"]
@@ -182,6 +184,12 @@ def imagenet_labels() -> list[str]:
 
 
 @dataclass
+class _FastNet:
+    net: nn.Module
+    modules: dict[str, nn.Module]
+
+
+@dataclass
 class DreamModel:
     """A loaded, frozen network plus its entry: build once, reuse across many calls."""
 
@@ -190,8 +198,7 @@ class DreamModel:
     device: torch.device
     weights: str  # where the weights came from, recorded with every output
     _modules: dict[str, nn.Module] = field(default_factory=dict, repr=False)
-    _fast_net: nn.Module | None = field(default=None, repr=False)
-    _fast_modules: dict[str, nn.Module] = field(default_factory=dict, repr=False)
+    _fast_nets: dict[frozenset[str], _FastNet] = field(default_factory=dict, repr=False)
     _fast_same: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -207,21 +214,31 @@ class DreamModel:
         """[0, 1] pixels -> what the network was trained on."""
         return (pixels - self._mean) / self._std
 
-    @property
-    def fast_net(self) -> nn.Module:
-        """The network the engine runs: BatchNorm folded into the convs and, on CPU,
-        channels_last (oneDNN's fast layout). Built on first use and kept, so a DreamModel
-        reused across calls pays for it once; `net` itself is never changed."""
-        if self._fast_net is None:
-            # A conv that is itself a catalogue layer keeps its BN, so its activation is the same.
-            fast = fold_batchnorm(self.net, keep=(layer.name for layer in self.entry.layers))
+    def fast_net_for(self, layers: Iterable[str] = ()) -> nn.Module:
+        return self._fast(layers).net
+
+    def _fast(self, layers: Iterable[str]) -> _FastNet:
+        """The network the engine runs to read `layers`: BatchNorm folded into the convs, each
+        conv fused with its activation (models/fuse.py) and, on CPU, channels_last (oneDNN's fast
+        layout). A conv that is itself one of `layers` keeps its BN and its separate activation,
+        so what is read there is unchanged. Built on first use per such set and kept, so a
+        DreamModel reused across calls pays for it once; `net` itself is never changed."""
+        keep = frozenset(n for n in layers if isinstance(self._modules.get(n), nn.Conv2d))
+        if keep not in self._fast_nets:
+            fast = fold_batchnorm(self.net, keep=keep)
             fast = symmetric_same_convs(fast)  # TF 'SAME' padding without a padded copy
             if self.device.type == "cpu":
+                fast = fuse_conv_activations(fast, self.net, keep=keep)
                 fast = fast.to(memory_format=torch.channels_last)
-            self._fast_net = fast.eval().requires_grad_(False)
+            fast = fast.eval().requires_grad_(False)
             self._fast_same = has_same_convs(fast)
-            self._fast_modules = dict(self._fast_net.named_modules())
-        return self._fast_net
+            self._fast_nets[keep] = _FastNet(fast, dict(fast.named_modules()))
+        return self._fast_nets[keep]
+
+    @property
+    def fast_net(self) -> nn.Module:
+        """The fast net for layers that are not convs (block outputs): all of it folded and fused."""
+        return self.fast_net_for(())
 
     @property
     def fast_same_padding(self) -> bool:
@@ -229,12 +246,12 @@ class DreamModel:
         self.fast_net  # noqa: B018 - built on first use
         return self._fast_same
 
-    def module(self, layer: str, fast: bool = False) -> nn.Module:
-        """The module for a catalogue layer in `net`, or in `fast_net` when `fast`."""
+    def module(self, layer: str, fast: bool = False, layers: Iterable[str] = ()) -> nn.Module:
+        """The module for a catalogue layer in `net`, or, when `fast`, in the fast net for
+        `layers` (which must include `layer`)."""
         self.entry.layer(layer)  # unknown names raise with suggestions
         if fast:
-            self.fast_net  # noqa: B018 - builds the fast net and its module table
-            return self._fast_modules[layer]
+            return self._fast(tuple(layers) or (layer,)).modules[layer]
         return self._modules[layer]
 
     @property

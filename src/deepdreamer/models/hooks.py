@@ -21,9 +21,10 @@ class _StopForward(Exception):
 
 
 class Capture:
-    """Hooks live on the modules of `net`, the network `run` forwards: `model.fast_net` when
-    `fast`, else `model.net`. With `precision='bf16'` the forward runs under CPU autocast and the
-    activations are handed back as fp32, so objectives and gradients stay fp32."""
+    """Hooks live on the modules of `net`, the network `run` forwards: the model's fast net for
+    these layers when `fast`, else `model.net`. With `precision='bf16'` the forward runs under
+    CPU autocast and the activations are handed back as fp32, so objectives and gradients stay
+    fp32."""
 
     def __init__(
         self, model: DreamModel, layers: Iterable[str], *, fast: bool = False, precision: str = "fp32"
@@ -32,9 +33,9 @@ class Capture:
             raise ValueError(f"precision must be resolved to fp32 or bf16, got {precision!r}")
         self.model = model
         self.fast = fast
-        self.net = model.fast_net if fast else model.net
-        self.precision = precision
         self.layers = tuple(dict.fromkeys(layers))
+        self.net = model.fast_net_for(self.layers) if fast else model.net
+        self.precision = precision
         self.activations: dict[str, torch.Tensor] = {}
         self._handles: list = []
 
@@ -77,7 +78,7 @@ def capture(
     cap = Capture(model, layers, fast=fast, precision=precision)
     try:
         for name in cap.layers:
-            module = model.module(name, fast=fast)  # on the net that `cap.run` forwards
+            module = model.module(name, fast=fast, layers=cap.layers)  # the net `cap.run` forwards
             cap._handles.append(module.register_forward_hook(cap._hook(name)))
         yield cap
     finally:
