@@ -70,6 +70,34 @@ def test_tiled_and_untiled_gradients_agree(lite0, wide, layer):
     assert tiled_value == pytest.approx(value, rel=0.1)
 
 
+@pytest.mark.parametrize("shift", [(0, 0), (37, 250), (-5, -299), (200, 1)])
+def test_wrapped_tiles_give_the_gradient_of_the_rolled_image(lite0, wide, shift):
+    """A tiled step reads its crops from the unrolled image, wrapping around; that must be
+    exactly the tiled gradient of a rolled copy, rolled back (what the step did before)."""
+    objective = layer_l2("blocks.2")
+    tiles = plan_tiles(*wide.shape[-2:], 128, 8)
+    rolled = torch.roll(wide, shifts=shift, dims=(2, 3))
+    with capture(lite0, objective.layers, fast=True) as cap:
+        expected, value = tiled_gradient(cap, objective, rolled, tiles)
+        wrapped, wrapped_value = tiled_gradient(cap, objective, wide, tiles, shift=shift)
+    expected = torch.roll(expected, shifts=(-shift[0], -shift[1]), dims=(2, 3))
+    assert torch.allclose(wrapped, expected, atol=1e-6 * float(expected.abs().max()))
+    assert wrapped_value == pytest.approx(value, rel=1e-6)
+
+
+def test_a_tiled_step_updates_the_image_in_place(lite0, wide):
+    import random
+
+    from deepdreamer.engine import ascent_step
+
+    objective = layer_l2("blocks.2")
+    image = wide.clone()
+    with capture(lite0, objective.layers, fast=True) as cap:
+        out, _ = ascent_step(cap, objective, image, 0.015, 8, random.Random(0), tile=128, stride=8)
+    assert out is image and not torch.equal(out, wide)
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+
+
 def test_tiled_dream_reports_tiles_and_raises_objective(lite0, wide):
     events = []
     objective = layer_l2("blocks.2")

@@ -52,29 +52,36 @@ def ascent_step(
     the layer `stride`; the image is rolled by a random offset over its whole size, so the grid
     falls elsewhere every step) and `on_tile(i, n)` follows them. `controls` add Laplacian
     normalisation and (untiled) random rotation/scale; `mask` ((1,1,H,W), this octave's size)
-    scales the step per pixel."""
+    scales the step per pixel. A tiled step updates `image` in place and returns it: the tiles
+    read the rolled image from `image` itself, so a big image is never copied whole."""
     ox, oy = sample_jitter(rng, jitter)
     if tile:  # the tile grid lands somewhere else on the image every step: no fixed seams
         oy, ox = oy + rng.randrange(image.shape[-2]), ox + rng.randrange(image.shape[-1])
+        tiles = plan_tiles(*image.shape[-2:], tile, stride)
+        grad, value = tiled_gradient(cap, objective, image, tiles, on_tile, shift=(oy, ox))
+        return _ascend(image, grad, step_size, controls, mask), value
     shifted = torch.roll(image, shifts=(oy, ox), dims=(2, 3))
-    if tile:
-        tiles = plan_tiles(*shifted.shape[-2:], tile, stride)
-        grad, value = tiled_gradient(cap, objective, shifted, tiles, on_tile)
-    else:
-        transform = None
-        if controls is not None and controls.transforms:
-            transform = random_affine(rng, controls.rotate, controls.scale_jitter)
-        grad, value = _odd_grid_gradient(cap, objective, shifted, stride, transform)
+    transform = None
+    if controls is not None and controls.transforms:
+        transform = random_affine(rng, controls.rotate, controls.scale_jitter)
+    grad, value = _odd_grid_gradient(cap, objective, shifted, stride, transform)
+    rolled_mask = None if mask is None else torch.roll(mask, shifts=(oy, ox), dims=(2, 3))
+    shifted = _ascend(shifted, grad, step_size, controls, rolled_mask)
+    return torch.roll(shifted, shifts=(-oy, -ox), dims=(2, 3)), value  # clamped in _ascend
+
+
+def _ascend(image, grad, step_size, controls, mask):
+    """image += step_size * processed gradient / its mean magnitude, in place."""
     if controls is not None:
         grad = controls.gradient(grad)
     if mask is not None:
-        grad.mul_(torch.roll(mask, shifts=(oy, ox), dims=(2, 3)))
+        grad.mul_(mask)
     # Dividing by the mean magnitude makes step_size mean the same thing on every layer. In
     # place, and the L1 norm needs no |grad| temporary: big images keep fewer full-size copies.
     mean_magnitude = float(torch.linalg.vector_norm(grad, ord=1)) / grad.numel()
-    shifted.add_(grad, alpha=step_size / (mean_magnitude + 1e-12))
+    image.add_(grad, alpha=step_size / (mean_magnitude + 1e-12))
     del grad
-    return torch.roll(shifted, shifts=(-oy, -ox), dims=(2, 3)).clamp_(0.0, 1.0), value
+    return image.clamp_(0.0, 1.0)
 
 
 def _odd_grid_gradient(

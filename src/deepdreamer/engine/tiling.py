@@ -121,17 +121,45 @@ def _crop_end(core_start: int, end: int, n: int, stride: int) -> int:
     return min(n, start + length)
 
 
+def _wrapped(start: int, end: int, shift: int, n: int) -> list[tuple[int, int, int]]:
+    """Rows start..end of the image rolled by `shift` along an axis of n, as pieces of the
+    unrolled image: (offset in the piece list's concatenation, source start, source end)."""
+    pieces, offset, pos = [], 0, start
+    while pos < end:
+        src = (pos - shift) % n
+        length = min(end - pos, n - src)
+        pieces.append((offset, src, src + length))
+        offset, pos = offset + length, pos + length
+    return pieces
+
+
+def _read(pixels: torch.Tensor, rows, cols) -> torch.Tensor:
+    """The (rolled-coordinate) crop made of these row and column pieces, as one tensor."""
+    h, w = rows[-1][0] + rows[-1][2] - rows[-1][1], cols[-1][0] + cols[-1][2] - cols[-1][1]
+    if len(rows) == 1 and len(cols) == 1:
+        (_, t, b), (_, le, r) = rows[0], cols[0]
+        return pixels[..., t:b, le:r]  # a view: no copy when the crop does not wrap
+    out = pixels.new_empty(*pixels.shape[:-2], h, w)
+    for y, t, b in rows:
+        for x, le, r in cols:
+            out[..., y : y + b - t, x : x + r - le] = pixels[..., t:b, le:r]
+    return out
+
+
 def tiled_gradient(
     cap: Capture,
     objective: Objective,
     pixels: torch.Tensor,
     tiles: list[Tile],
     on_tile: Callable[[int, int], None] | None = None,
+    shift: tuple[int, int] = (0, 0),
 ) -> tuple[torch.Tensor, float]:
     """d objective / d pixels assembled from tiles, and the objective's value (each tile's
     value weighted by its core's share of the image). The objective is a mean over positions,
     so a tile's gradient is scaled by its share of the layer's positions to match the
-    whole-image one."""
+    whole-image one. The tiles are planned on `pixels` rolled by `shift` (rows, columns); each
+    crop is read from (and its gradient written back to) the unrolled image, wrapping around,
+    so a big image needs no rolled copy and the gradient comes back unrolled."""
     from .step import objective_gradient  # step imports this module
 
     height, width = pixels.shape[-2:]
@@ -140,14 +168,19 @@ def tiled_gradient(
     positions = float(_cells(height, stride) * _cells(width, stride))
     grad = torch.empty_like(pixels)
     value = 0.0
+    oy, ox = shift[0] % height, shift[1] % width
     for i, tile in enumerate(tiles):
         t, b, le, r = tile.crop
         ct, cb, cl, cr = tile.core
-        g, v = objective_gradient(cap, _spatial_only(objective), pixels[..., t:b, le:r])
+        crop = _read(pixels, _wrapped(t, b, oy, height), _wrapped(le, r, ox, width))
+        g, v = objective_gradient(cap, _spatial_only(objective), crop)
         g.mul_(_cells(b - t, stride) * _cells(r - le, stride) / positions)
-        grad[..., ct:cb, cl:cr] = g[..., ct - t : cb - t, cl - le : cr - le]
+        for y, gt, gb in _wrapped(ct, cb, oy, height):
+            for x, gl, gr in _wrapped(cl, cr, ox, width):
+                y0, x0 = ct - t + y, cl - le + x
+                grad[..., gt:gb, gl:gr] = g[..., y0 : y0 + gb - gt, x0 : x0 + gr - gl]
         value += v * (cb - ct) * (cr - cl) / area
-        del g
+        del g, crop
         if on_tile is not None:
             on_tile(i + 1, len(tiles))
     return grad, value
