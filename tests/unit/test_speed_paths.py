@@ -73,17 +73,32 @@ def test_bf16_dream_reaches_fp32_objective(lite0, photo):
     assert abs(results["bf16"] - results["fp32"]) <= 0.05 * results["fp32"], results
 
 
+def _assert_fast_gradient_matches(lite0, net, image):
+    """The fast path's blocks.3 gradient equals the one `net` gives through the plain path."""
+    plain = DreamModel(entry=lite0.entry, net=net, device=lite0.device, weights="copy")
+    objective = layer_l2("blocks.3")
+    with capture(plain, objective.layers) as cap:
+        g_plain, v_plain = objective_gradient(cap, objective, image)
+    with capture(lite0, objective.layers, fast=True) as cap:
+        g_fast, v_fast = objective_gradient(cap, objective, image)
+    assert v_fast == pytest.approx(v_plain, rel=1e-4)
+    assert (g_fast - g_plain).abs().max() <= 1e-3 * g_plain.abs().max()
+
+
 def test_channels_last_gives_the_same_gradient(lite0, photo):
     # The same folded weights in the default layout, run through the plain (non-fast) path.
     contiguous = copy.deepcopy(lite0.fast_net).to(memory_format=torch.contiguous_format)
-    plain = DreamModel(entry=lite0.entry, net=contiguous, device=lite0.device, weights="copy")
-    objective = layer_l2("blocks.3")
-    with capture(plain, objective.layers) as cap:
-        g_plain, v_plain = objective_gradient(cap, objective, photo)
-    with capture(lite0, objective.layers, fast=True) as cap:
-        g_fast, v_fast = objective_gradient(cap, objective, photo)
-    assert v_fast == pytest.approx(v_plain, rel=1e-4)
-    assert (g_fast - g_plain).abs().max() <= 1e-3 * g_plain.abs().max()
+    _assert_fast_gradient_matches(lite0, contiguous, photo)
+
+
+@pytest.mark.parametrize("size", [(113, 161), (106, 160)])  # 16k+1 (pads inside) and even
+def test_fused_fast_net_gives_the_unfused_gradient(lite0, size):
+    from deepdreamer.models.fold import fold_batchnorm
+    from deepdreamer.models.samepad import symmetric_same_convs
+
+    unfused = symmetric_same_convs(fold_batchnorm(lite0.net)).to(memory_format=torch.channels_last)
+    torch.manual_seed(0)
+    _assert_fast_gradient_matches(lite0, unfused, torch.rand(1, 3, *size))
 
 
 def test_precision_is_validated():
