@@ -92,6 +92,22 @@ def test_fused_bf16_gradient_is_as_close_to_fp32_as_autocast(conv_args):
     assert err(g_fused) <= 0.06 and err(g_fused) <= 1.5 * err(g_auto) + 1e-3, (err(g_fused), err(g_auto))
 
 
+def test_bf16_without_native_support_runs_autocast_instead(monkeypatch):
+    """oneDNN refuses bf16 on a CPU without native bf16 (an AVX2 machine): the fused module
+    then runs the conv and the activation under autocast, as an unfused net would."""
+    from deepdreamer.models import fuse
+
+    conv = _conv(*CONVS[2]).to(memory_format=torch.channels_last)
+    fused = FusedConvAct(copy.deepcopy(conv), nn.ReLU6())
+    monkeypatch.setattr(fuse, "native_bf16", lambda: False)
+    monkeypatch.setattr(fuse._ConvActFunction, "apply", lambda *a: pytest.fail("fused in bf16"))
+    x = _input(16, (33, 49))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y_auto, g_auto = _grad(lambda t: nn.functional.relu6(conv(t)), x)
+        y, g = _grad(fused, x)
+    assert y.dtype == torch.bfloat16 and torch.equal(y, y_auto) and torch.equal(g, g_auto)
+
+
 def test_lite0_fast_net_fuses_every_activation(lite0):
     relu6 = sum(isinstance(m, nn.ReLU6) for m in lite0.net.modules())
     fused = [n for n, m in lite0.fast_net.named_modules() if isinstance(m, FusedConvAct)]

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import torch
 
+from ..cpu import native_bf16
+
 __all__ = ["resolve_precision", "bf16_supported"]
 
 
 def bf16_supported() -> bool:
     """True on CPUs with native bf16 (AVX-512 with avx512_bf16, or AMX): elsewhere bf16 is
     emulated and slower than fp32."""
-    try:
-        return "AVX512" in torch.backends.cpu.get_cpu_capability() and bool(
-            torch.ops.mkldnn._is_mkldnn_bf16_supported()
-        )
-    except (AttributeError, RuntimeError):  # private op missing in some builds
-        return False
+    return native_bf16()
 
 
 def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str:

@@ -12,8 +12,8 @@ everywhere else.
 
 Module names are kept: the conv slot holds a `FusedConvAct` (the conv is its `.conv`), the
 activation slot becomes Identity, whose output is the activation, so a hook there still sees it.
-Anything the primitive cannot do (another device, an asymmetric TF 'SAME' pad, another dtype)
-runs the conv and the activation as before."""
+Anything the primitive cannot do (another device, an asymmetric TF 'SAME' pad, another dtype,
+bf16 on a CPU without native bf16) runs the conv and the activation as before."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..cpu import native_bf16
 from .samepad import SameConv2d, same_padding
 
 __all__ = ["FusedConvAct", "fuse_conv_activations", "fusion_available"]
@@ -99,7 +100,9 @@ class FusedConvAct(nn.Module):
             torch.get_autocast_dtype("cpu") == torch.bfloat16
         )
         dtype = torch.bfloat16 if bf16 else x.dtype
-        if padding is None or x.device.type != "cpu" or dtype not in (torch.float32, torch.bfloat16):
+        # oneDNN's bf16 primitives need native bf16; without it autocast's emulation runs
+        native = dtype == torch.float32 or (dtype == torch.bfloat16 and native_bf16())
+        if padding is None or x.device.type != "cpu" or not native:
             return self.act(conv(x))
         weight, bias = conv.weight.to(dtype), None if conv.bias is None else conv.bias.to(dtype)
         strided_depthwise = conv.groups > 1 and conv.groups == conv.in_channels and max(conv.stride) > 1
