@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+import weakref
 
 import torch
 
@@ -32,7 +33,8 @@ PROBE = 256  # side of the probe image
 IMAGE_BUFFERS = 7  # full-size fp32 RGB copies alive at the peak of a step (see module doc)
 OVERHEAD = 1.3  # allocator slack, workspace buffers and what the probe does not see
 _GB = 1024**3
-_probe_cache: dict[tuple, float] = {}
+# per net (weakly held: a freed model's entry goes with it), then per (layers, precision)
+_probe_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def available_bytes() -> int:
@@ -69,8 +71,9 @@ def available_bytes() -> int:
 
 def probe_bytes_per_pixel(cap: Capture, objective: Objective) -> float:
     """Bytes autograd saves per input pixel for this net, layers and precision (cached)."""
-    key = (id(cap.net), cap.layers, cap.precision)
-    if key not in _probe_cache:
+    cache = _probe_cache.setdefault(cap.net, {})
+    key = (cap.layers, cap.precision)
+    if key not in cache:
         saved = {}
 
         def pack(t: torch.Tensor):
@@ -81,8 +84,8 @@ def probe_bytes_per_pixel(cap: Capture, objective: Objective) -> float:
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             objective(cap.run(x))
         # The backward pass holds roughly one more activation-sized gradient at a time.
-        _probe_cache[key] = 1.25 * sum(saved.values()) / PROBE**2
-    return _probe_cache[key]
+        cache[key] = 1.25 * sum(saved.values()) / PROBE**2
+    return cache[key]
 
 
 def _model_bytes(cap: Capture) -> int:
