@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from ..cpu import native_bf16
+from ..cpu import native_bf16 as bf16_supported  # the engine's name for it
 
 __all__ = ["resolve_precision", "bf16_supported"]
-
-
-def bf16_supported() -> bool:
-    """True on CPUs with native bf16 (AVX-512 with avx512_bf16, or AMX): elsewhere bf16 is
-    emulated and slower than fp32."""
-    return native_bf16()
 
 
 def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str:

@@ -135,10 +135,10 @@ def _wrapped(start: int, end: int, shift: int, n: int) -> list[tuple[int, int, i
 
 def _read(pixels: torch.Tensor, rows, cols) -> torch.Tensor:
     """The (rolled-coordinate) crop made of these row and column pieces, as one tensor."""
-    h, w = rows[-1][0] + rows[-1][2] - rows[-1][1], cols[-1][0] + cols[-1][2] - cols[-1][1]
     if len(rows) == 1 and len(cols) == 1:
         (_, t, b), (_, le, r) = rows[0], cols[0]
         return pixels[..., t:b, le:r]  # a view: no copy when the crop does not wrap
+    h, w = sum(b - t for _, t, b in rows), sum(r - le for _, le, r in cols)
     out = pixels.new_empty(*pixels.shape[:-2], h, w)
     for y, t, b in rows:
         for x, le, r in cols:

@@ -215,14 +215,15 @@ class DreamModel:
         return (pixels - self._mean) / self._std
 
     def fast_net_for(self, layers: Iterable[str] = ()) -> nn.Module:
-        return self._fast(layers).net
-
-    def _fast(self, layers: Iterable[str]) -> _FastNet:
         """The network the engine runs to read `layers`: BatchNorm folded into the convs, each
         conv fused with its activation (models/fuse.py) and, on CPU, channels_last (oneDNN's fast
         layout). A conv that is itself one of `layers` keeps its BN and its separate activation,
         so what is read there is unchanged. Built on first use per such set and kept, so a
         DreamModel reused across calls pays for it once; `net` itself is never changed."""
+        return self._fast(layers).net
+
+    def _fast(self, layers: Iterable[str]) -> _FastNet:
+        """`fast_net_for`'s net with its module table (hooks are registered by name)."""
         keep = frozenset(n for n in layers if isinstance(self._modules.get(n), nn.Conv2d))
         if keep not in self._fast_nets:
             fast = fold_batchnorm(self.net, keep=keep)

@@ -33,6 +33,15 @@ def fusion_available() -> bool:
     return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
 
 
+def _fusable(conv: nn.Module, act: nn.Module) -> bool:
+    return (
+        type(conv) in (nn.Conv2d, SameConv2d)
+        and _post_op(act) is not None
+        and conv.padding_mode == "zeros"
+        and not isinstance(conv.padding, str)
+    )
+
+
 def _post_op(act: nn.Module) -> tuple[str, list[float]] | None:
     if type(act) is nn.ReLU:
         return "relu", []
@@ -87,29 +96,28 @@ class FusedConvAct(nn.Module):
 
     def __init__(self, conv: nn.Conv2d, act: nn.Module) -> None:
         super().__init__()
-        post_op = _post_op(act)
-        if post_op is None or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+        if not _fusable(conv, act):
             raise ValueError(f"cannot fuse {type(conv).__name__} with {type(act).__name__}")
         self.conv, self.act = conv, act
-        self.attr, self.scalars = post_op
+        self.attr, self.scalars = _post_op(act)
+        self.strided_depthwise = conv.groups > 1 and conv.groups == conv.in_channels and max(conv.stride) > 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         conv = self.conv
+        if x.device.type != "cpu":
+            return self.act(conv(x))
         padding = same_padding(conv, x) if isinstance(conv, SameConv2d) else conv.padding
-        bf16 = x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and (
-            torch.get_autocast_dtype("cpu") == torch.bfloat16
-        )
+        bf16 = torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
         dtype = torch.bfloat16 if bf16 else x.dtype
         # oneDNN's bf16 primitives need native bf16; without it autocast's emulation runs
         native = dtype == torch.float32 or (dtype == torch.bfloat16 and native_bf16())
-        if padding is None or x.device.type != "cpu" or not native:
+        if padding is None or not native:
             return self.act(conv(x))
         weight, bias = conv.weight.to(dtype), None if conv.bias is None else conv.bias.to(dtype)
-        strided_depthwise = conv.groups > 1 and conv.groups == conv.in_channels and max(conv.stride) > 1
         spec = dict(stride=tuple(conv.stride), padding=tuple(padding),
                     dilation=tuple(conv.dilation), groups=conv.groups)
         return _ConvActFunction.apply(
-            x.to(dtype), weight, bias, spec, self.attr, self.scalars, bf16 and strided_depthwise
+            x.to(dtype), weight, bias, spec, self.attr, self.scalars, bf16 and self.strided_depthwise
         )
 
 
@@ -129,9 +137,7 @@ def fuse_conv_activations(net: nn.Module, original: nn.Module, keep: Iterable[st
             path = f"{parent_name}.{conv_name}" if parent_name else conv_name
             act_path = f"{parent_name}.{act_name}" if parent_name else act_name
             in_flow = isinstance(parent, nn.Sequential) or isinstance(before.get(act_path), nn.BatchNorm2d)
-            if path in keep or not in_flow or type(conv) not in (nn.Conv2d, SameConv2d):
-                continue
-            if _post_op(act) is None or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+            if path in keep or not in_flow or not _fusable(conv, act):
                 continue
             setattr(parent, conv_name, FusedConvAct(conv, act))
             setattr(parent, act_name, nn.Identity())

@@ -21,11 +21,18 @@ def _same(n: int, k: int, s: int, d: int) -> int:
     return max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
 
 
+def _same_pads(conv: nn.Conv2d, x) -> tuple[int, int]:
+    """TF 'SAME' total padding (rows, columns) for input `x`."""
+    return (
+        _same(x.shape[-2], conv.kernel_size[0], conv.stride[0], conv.dilation[0]),
+        _same(x.shape[-1], conv.kernel_size[1], conv.stride[1], conv.dilation[1]),
+    )
+
+
 def same_padding(conv: nn.Conv2d, x) -> tuple[int, int] | None:
     """The symmetric padding that gives TF 'SAME' output for `x`, or None when 'SAME' needs
     one more row or column on one side (then the input must be padded first)."""
-    pad_h = _same(x.shape[-2], conv.kernel_size[0], conv.stride[0], conv.dilation[0])
-    pad_w = _same(x.shape[-1], conv.kernel_size[1], conv.stride[1], conv.dilation[1])
+    pad_h, pad_w = _same_pads(conv, x)
     if pad_h % 2 or pad_w % 2:
         return None
     return pad_h // 2, pad_w // 2
@@ -35,12 +42,12 @@ class SameConv2d(nn.Conv2d):
     """A Conv2d with TF 'SAME' padding that pads inside the convolution when it can."""
 
     def forward(self, x):
-        padding = same_padding(self, x)
-        if padding is None:
-            pad_h = _same(x.shape[-2], self.kernel_size[0], self.stride[0], self.dilation[0])
-            pad_w = _same(x.shape[-1], self.kernel_size[1], self.stride[1], self.dilation[1])
+        pad_h, pad_w = _same_pads(self, x)
+        if pad_h % 2 or pad_w % 2:
             x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
             padding = (0, 0)
+        else:
+            padding = (pad_h // 2, pad_w // 2)
         return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
