@@ -93,7 +93,7 @@ def run_reference(model, image, steps):
 
     net, rng = model.net, random.Random(0)
     store = {}
-    handle = model.module(LAYER).register_forward_hook(lambda m, i, o: store.__setitem__("a", o))
+    handle = model.net.get_submodule(LAYER).register_forward_hook(lambda m, i, o: store.__setitem__("a", o))
     mean = torch.tensor(model.entry.mean).view(1, 3, 1, 1)
     std = torch.tensor(model.entry.std).view(1, 3, 1, 1)
     try:
@@ -117,7 +117,7 @@ def run_reference(model, image, steps):
 
 
 def run_deepdreamer(model, image, steps, precision):
-    from deepdreamer.api import prepare_dream
+    from deepdreamer.pipeline import prepare_dream
     from deepdreamer.config import DreamConfig
 
     config = DreamConfig(
@@ -137,7 +137,7 @@ def run_torch_dreams(model, image, steps):
     dreamer = Dreamer(model.net, quiet=True, device="cpu")
     dreamer.set_custom_normalization(T.Normalize(mean=model.entry.mean, std=model.entry.std))
     dreamer.set_custom_transforms(T.Compose([T.Lambda(roll_jitter(random.Random(0)))]))
-    layer = model.module(LAYER)
+    layer = model.net.get_submodule(LAYER)
     x = image
     for size in octave_sizes(*image.shape[-2:]):
         param = CustomImageParam(image=resize(x, size).clamp(0, 1), device="cpu")
@@ -366,7 +366,7 @@ def main() -> None:
 
     import torch
 
-    from deepdreamer.engine import bf16_supported
+    from deepdreamer.cpu import native_bf16
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
@@ -376,7 +376,7 @@ def main() -> None:
         ref_seconds = None
         for method in args.methods.split(","):
             image = RESULTS / f"{size}-{method}.jpg"
-            if method == "deepdreamer-bf16" and not bf16_supported():
+            if method == "deepdreamer-bf16" and not native_bf16():
                 why = (
                     f"this CPU ({torch.backends.cpu.get_cpu_capability()}) has no native bf16, so "
                     f"bf16 is emulated (55x slower in a 300x225 trial); --precision auto runs fp32 here"

@@ -15,7 +15,7 @@ from PIL import Image
 import torch
 import torch.nn.functional as F
 
-from deepdreamer.api import dream_image
+from deepdreamer.pipeline import dream_image
 from deepdreamer.io import to_pil
 from deepdreamer.models import load_model
 from deepdreamer.objectives import class_index, class_logit, per_item

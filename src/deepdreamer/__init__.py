@@ -1,16 +1,16 @@
 """deepdreamer: DeepDream images and feature visualisation, offline on a CPU."""
 
-from . import objectives
-from .api import dream, dream_image, package_version
+from . import motion, objectives, visualize  # noqa: F401 - loaded before the functions take these names
+from .api import activations, dream, dream_image, dream_video, feature_sheet, visualize, zoom
 from .config import DreamConfig
 from .errors import DeepDreamerError
-from .models import list_models, load_model
-from .motion import dream_video, zoom
-from .visualize import activations, feature_sheet, visualize
+from .models import DreamModel, list_models, load_model
+from .pipeline import package_version
 
 __all__ = [
     "DeepDreamerError",
     "DreamConfig",
+    "DreamModel",
     "activations",
     "dream",
     "dream_image",

@@ -1,189 +1,244 @@
-"""The public one-call API: `dream` a photo, `load_model` once and reuse it."""
+"""The public one-call API: `dream` a photo, `visualize` an objective, `zoom`, `dream_video`.
+
+Every call takes the same keywords, turned into typed configs by one function
+(`configs_from_keywords`): DreamConfig/VisualizeConfig fields, the motion configs' fields, and
+`preset=` (a named look the other keywords override). Load a model once with `load_model` and
+pass it to every call; one model may serve many threads at once."""
 
 from __future__ import annotations
 
 import os
-import random
-from dataclasses import dataclass, replace
-from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Iterator, Mapping
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from PIL import Image
 
-from .config import DreamConfig
-from .dream_inputs import channel_objective, controls_for, guide_objective, load_mask, mask_tensor
-from .engine import DreamResult, Notice, ProgressCallback, resolve_precision, run_dream
-from .engine.progress import report
-from .io import LoadedImage, load_image, merge_alpha, to_pil, to_tensor
+from .config import ActivationsConfig, DreamConfig, FrameTime, VideoConfig, VisualizeConfig, ZoomConfig, parse_frame_time
+from .engine import ProgressCallback
+from .errors import UnknownNameError
+from .io.sources import ImageInput, like_input
 from .models import DreamModel, load_model
-from .objectives import Objective, parse_objective, weighted_layers
+from .objectives import Objective
+from .pipeline import Dreamed, dream_image, package_version
+from .settings_file import build_config
+
+if TYPE_CHECKING:
+    from .motion.run import MotionResult
 
 __all__ = [
-    "Dreamed",
-    "PreparedDream",
-    "draw_seed",
+    "activations",
+    "configs_from_keywords",
     "dream",
     "dream_image",
+    "dream_video",
+    "feature_sheet",
+    "load_model",
     "package_version",
-    "prepare_dream",
-    "resolve_model",
+    "visualize",
+    "zoom",
 ]
 
-ImageSource = str | os.PathLike | Image.Image | torch.Tensor
+LayerSpec = str | list[str] | tuple[str, ...] | Mapping[str, float]
 
 
-def package_version() -> str:
-    try:
-        return version("deepdreamer")
-    except PackageNotFoundError:  # running from a source tree
-        return "0+unknown"
+def _layer_pairs(layers: LayerSpec) -> tuple[tuple[str, float], ...]:
+    if isinstance(layers, str):
+        return ((layers, 1.0),)
+    if isinstance(layers, Mapping):
+        return tuple((str(n), float(w)) for n, w in layers.items())
+    return tuple((n, 1.0) if isinstance(n, str) else (str(n[0]), float(n[1])) for n in layers)
 
 
-@dataclass
-class Dreamed:
-    image: Image.Image  # RGB, or RGBA when the input had alpha
-    settings: dict  # the resolved settings, embedded in saved outputs
-    objective_history: list[float]
-    notices: list[str]
+def _zoom_values(values: dict) -> dict:
+    if isinstance(values.get("cycle"), str):
+        values["cycle"] = (values["cycle"],)
+    for key in ("pan", "size", "cycle"):
+        if key in values:
+            values[key] = tuple(values[key])
+    return values
 
 
-def resolve_model(config: DreamConfig, model: DreamModel | None = None) -> DreamModel:
+def _video_values(values: dict) -> dict:
+    for key in ("start", "end"):
+        value = values.get(key)
+        if value is not None and not isinstance(value, FrameTime):
+            values[key] = parse_frame_time(str(value))
+    return values
+
+
+_NORMALISE = {ZoomConfig: _zoom_values, VideoConfig: _video_values}
+_PRESET_KINDS = {DreamConfig: "dream", VisualizeConfig: "visualize"}
+
+
+def configs_from_keywords(
+    primary: type,
+    keywords: Mapping[str, Any],
+    *,
+    model: str | DreamModel | None = None,
+    layers: LayerSpec | None = None,
+    extra: tuple[type, ...] = (),
+) -> tuple[Any, list[Any], DreamModel | None]:
+    """Keywords -> (the `primary` config, one config per `extra` type, the loaded model or None).
+
+    Each keyword goes to the config that has a field of its name (an unknown one is refused in
+    one line, with the closest names); `preset=` starts the primary config from a named look
+    (dream presets for DreamConfig, visualisation presets for VisualizeConfig) that the other
+    keywords override; `model` may be a name or a loaded DreamModel; `layers` a name, a list of
+    names or {name: weight}."""
+    values = dict(keywords)
+    loaded = model if isinstance(model, DreamModel) else None
     if model is not None:
-        return model
-    return load_model(config.model, weights=config.weights, device=config.device)
-
-
-def _load_source(source: ImageSource, max_size: int) -> LoadedImage:
-    if isinstance(source, torch.Tensor):
-        t = source if source.ndim == 4 else source.unsqueeze(0)
-        if t.ndim != 4 or t.shape[:2] != (1, 3):
-            raise ValueError(f"expected a (3,H,W) or (1,3,H,W) tensor, got {tuple(source.shape)}")
-        source = to_pil(t)
-    return load_image(source, max_size=max_size)
-
-
-@dataclass
-class PreparedDream:
-    """Everything resolved once per run (model, objective, precision) so that many images or
-    frames can be dreamed with the same settings: what zoom, video and a server reuse."""
-
-    config: DreamConfig  # as given (seed may still be None)
-    net: DreamModel
-    objective: Objective
-    layers: tuple[tuple[str, float], ...]
-    precision: str  # what runs: 'fp32' or 'bf16', never 'auto'
-    mask: Image.Image | None = None  # 8-bit grey, resized to each image dreamed
-
-    def dream_tensor(
-        self, image: torch.Tensor, seed: int, progress: ProgressCallback | None = None
-    ) -> DreamResult:
-        """Dream a (1,3,H,W) tensor in [0,1] with these settings and this seed."""
-        c = self.config
-        mask = None
-        if self.mask is not None:
-            mask, note = mask_tensor(self.mask, image.shape[-1], image.shape[-2])
-            if note:
-                report(progress, Notice(note))
-        return run_dream(
-            self.net,
-            image,
-            self.objective,
-            octaves=c.octaves,
-            octave_scale=c.octave_scale,
-            steps=c.steps,
-            step_size=c.step_size,
-            jitter=c.jitter,
-            seed=seed,
-            progress=progress,
-            precision=self.precision,
-            tile_size=c.tile_size,
-            controls=controls_for(c, mask),
-        )
-
-    def settings(self, seed: int, **extra) -> dict:
-        """The resolved settings to embed in an output ('auto' saved as what ran)."""
-        resolved = replace(
-            self.config, layers=self.layers, seed=seed, model=self.net.name, precision=self.precision
-        )
-        settings = resolved.to_dict()
-        settings.update(weights=self.net.weights, deepdreamer=package_version(), **extra)
-        return settings
-
-
-def prepare_dream(
-    config: DreamConfig, model: DreamModel | None = None, image: torch.Tensor | None = None
-) -> PreparedDream:
-    """Resolve the model, the objective, the precision and the guide/mask of a config; checks
-    names and files early. `image` is what `--channels top:K` ranks channels on."""
-    net = resolve_model(config, model)
-    if config.objective:
-        layers = config.layers
-        objective = parse_objective(config.objective, net.entry)
-    else:
-        layers = config.layers or ((net.entry.default_layer, 1.0),)
-        for name, _ in layers:
-            net.entry.layer(name)  # unknown layer -> one line with the closest names
-        objective = weighted_layers(list(layers))
-        if config.guide:
-            objective = guide_objective(net, layers[0][0], config.guide)
-        elif config.channels:
-            objective = channel_objective(net, layers[0][0], config.channels, image)
-    precision = resolve_precision(config.precision, net.device)
-    mask = load_mask(config.mask) if config.mask else None
-    return PreparedDream(config, net, objective, tuple(layers), precision, mask)
-
-
-def draw_seed(seed: int | None) -> int:
-    """The given seed, or a fresh one (recorded in the output so any run can be repeated)."""
-    return seed if seed is not None else random.SystemRandom().randrange(2**31)
-
-
-def dream_image(
-    config: DreamConfig,
-    source: ImageSource,
-    model: DreamModel | None = None,
-    progress: ProgressCallback | None = None,
-) -> Dreamed:
-    """Dream one image with fully resolved settings; what the CLI and a server call."""
-    loaded = _load_source(source, config.max_size)
-    pixels = to_tensor(loaded.rgb)
-    prepared = prepare_dream(config, model, image=pixels)
-    seed = draw_seed(config.seed)
-    result = prepared.dream_tensor(pixels, seed, progress)
-    settings = prepared.settings(seed, octaves_used=len(result.octave_sizes))
-    image = merge_alpha(to_pil(result.image), loaded.alpha)
-    return Dreamed(image, settings, result.objective_history, result.notices)
+        values["model"] = loaded.name if loaded else model
+    if layers is not None:
+        values["layers"] = _layer_pairs(layers)
+    preset = values.pop("preset", None)
+    own = {f.name for f in fields(primary)}
+    groups: list[dict] = [{} for _ in extra]
+    for key in list(values):
+        if key in own:
+            continue
+        for group, kind in zip(groups, extra):
+            if key in {f.name for f in fields(kind)}:
+                group[key] = values.pop(key)
+                break
+        else:
+            choices = own.union(*({f.name for f in fields(k)} for k in extra)) | {"preset"}
+            raise UnknownNameError("setting", key, choices)
+    kind = _PRESET_KINDS.get(primary)
+    if preset is not None and kind is None:
+        raise UnknownNameError("setting", "preset", own)
+    config = build_config(values, preset=preset, config_type=primary, kind=kind or "dream")
+    others = [kind(**_NORMALISE.get(kind, dict)(group)) for kind, group in zip(extra, groups)]
+    return config, others, loaded
 
 
 def dream(
-    image: ImageSource,
+    image: ImageInput,
     model: str | DreamModel = DreamConfig.model,
-    layers: str | list[str] | dict[str, float] | None = None,
+    layers: LayerSpec | None = None,
     *,
     progress: ProgressCallback | None = None,
     **settings,
-) -> Image.Image:
-    """Dream a path, PIL image or tensor; returns a PIL image of the same size.
+) -> Image.Image | torch.Tensor | np.ndarray:
+    """Dream an image; returns it in the form it was given, at the same size (after
+    `max_size`): a PIL image for a path or PIL image (its `.info['deepdreamer']` holds the
+    settings), a float tensor for a tensor ((3,H,W) or (1,3,H,W), on the input's device), an
+    array for an array. Floats stay floats from input to output.
 
-    `layers`: a name, a list of names, or {name: weight}. Other keywords are DreamConfig fields
-    (octaves, octave_scale, steps, step_size, jitter, seed, max_size, weights, device,
-    precision, guide, mask, channels, lap_levels, rotate_jitter, scale_jitter, keep_colors);
-    `preset="deep"` starts from a named look that these keywords override.
-    """
-    if isinstance(layers, str):
-        layers = [layers]
-    pairs = tuple(layers.items()) if isinstance(layers, dict) else tuple((n, 1.0) for n in layers or ())
-    loaded = model if isinstance(model, DreamModel) else None
-    settings["model"] = loaded.name if loaded else model
-    if pairs:
-        settings["layers"] = pairs
-    preset = settings.pop("preset", None)
-    if preset:  # the named look, with these keywords on top (settings_file's precedence)
-        from .settings_file import build_config
-
-        config = build_config(settings, preset=preset)
-    else:
-        config = DreamConfig(**settings)
+    `layers`: a name, a list of names, or {name: weight}. `objective=`: a spec string or an
+    Objective value (`dd.objectives.channel("blocks.4", 7) - 0.5 * dd.objectives.neuron(...)`).
+    `guide=` and `mask=`: a path, PIL image, array or tensor. Other keywords are DreamConfig
+    fields (octaves, octave_scale, steps, step_size, jitter, seed, max_size, weights, device,
+    precision, channels, lap_levels, rotate_jitter, scale_jitter, keep_colors, tile_size);
+    `preset="deep"` starts from a named look that these keywords override. `progress` gets
+    the engine's events; return False from it to cancel."""
+    config, _, loaded = configs_from_keywords(DreamConfig, settings, model=model, layers=layers)
     out = dream_image(config, image, model=loaded, progress=progress)
-    out.image.info["deepdreamer"] = out.settings
-    return out.image
+    return _as_given(image, out)
+
+
+def _as_given(source: ImageInput, out: Dreamed):
+    given = like_input(source, out.pixels, out.alpha)
+    if given is not None:
+        return given
+    image = out.image
+    image.info["deepdreamer"] = out.settings
+    return image
+
+
+def zoom(
+    source: str | os.PathLike | Image.Image | None = None,
+    output: str | os.PathLike | None = None,
+    model: str | DreamModel = DreamConfig.model,
+    layers: LayerSpec | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    force: bool = False,
+    resume: bool = False,
+    keep_frames: bool = False,
+    **settings,
+) -> MotionResult | Iterator[Image.Image]:
+    """The zoom feedback loop: dream, zoom/rotate/pan the result, dream it again.
+
+    With `output` (an .mp4/.mov/.mkv, .gif, or a folder for numbered PNGs) the frames are
+    written and a MotionResult returned; without, an iterator of PIL frames. Keywords are
+    ZoomConfig fields (frames, zoom, rotate, pan, steps_per_frame, fps, init, size, cycle,
+    cycle_every, colour_lock), DreamConfig fields (octaves, steps, seed, ...) and `preset=`.
+    `progress` receives the engine's events and a FrameProgress per finished frame; False
+    cancels."""
+    from .motion.run import render_zoom
+
+    config, (motion,), loaded = configs_from_keywords(
+        DreamConfig, settings, model=model, layers=layers, extra=(ZoomConfig,))
+    return render_zoom(config, motion, source, output, model=loaded, progress=progress,
+                       force=force, resume=resume, keep_frames=keep_frames)
+
+
+def dream_video(
+    source: str | os.PathLike,
+    output: str | os.PathLike | None = None,
+    model: str | DreamModel = DreamConfig.model,
+    layers: LayerSpec | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    force: bool = False,
+    resume: bool = False,
+    keep_frames: bool = False,
+    **settings,
+) -> MotionResult | Iterator[Image.Image]:
+    """Dream a video frame by frame; optical flow carries each frame's dream into the next.
+
+    Keywords are VideoConfig fields (flow_blend, start, end: seconds, or '60f' for a frame),
+    DreamConfig fields and `preset=`. The frame rate and the audio track are kept. Output and
+    return value as for `zoom`; with `resume=True` an interrupted run continues from the
+    frames it kept."""
+    from .motion.run import render_video
+
+    config, (motion,), loaded = configs_from_keywords(
+        DreamConfig, settings, model=model, layers=layers, extra=(VideoConfig,))
+    return render_video(config, motion, source, output, model=loaded, progress=progress,
+                        force=force, resume=resume, keep_frames=keep_frames)
+
+
+def visualize(objective: str | Objective, model: str | DreamModel = VisualizeConfig.model, *,
+              progress: ProgressCallback | None = None, **settings) -> list[Image.Image]:
+    """The images that most excite `objective` (a spec such as 'blocks.5:37' or
+    'class:dumbbell', or an Objective from `deepdreamer.objectives`). Other keywords are
+    VisualizeConfig fields (size, steps, param, batch, diversity, lr, transforms, tv, blur,
+    seed, weights, device) and `preset=` ('quick', 'standard', 'detailed', 'diverse'). Each
+    image's `.info['deepdreamer']` holds the settings."""
+    from .visualize.run import render_config
+
+    spec = objective if isinstance(objective, str) else objective.name
+    config, _, loaded = configs_from_keywords(
+        VisualizeConfig, dict(settings, objective=spec), model=model)
+    out = render_config(config, model=loaded, progress=progress,
+                        objective=None if isinstance(objective, str) else objective)
+    for image in out.images:
+        image.info["deepdreamer"] = out.settings
+    return out.images
+
+
+def feature_sheet(channels: str, model: str | DreamModel = VisualizeConfig.model, *,
+                  progress: ProgressCallback | None = None, **settings) -> Image.Image:
+    """A labelled contact sheet of channel visualisations, e.g. `feature_sheet('blocks.5:0-15')`."""
+    from .visualize.run import render_sheet
+
+    config, _, loaded = configs_from_keywords(
+        VisualizeConfig, dict(settings, objective=channels), model=model)
+    out = render_sheet(config, model=loaded, progress=progress)
+    out.sheet.info["deepdreamer"] = out.settings
+    return out.sheet
+
+
+def activations(image: ImageInput, layer: str | None = None,
+                model: str | DreamModel = ActivationsConfig.model, **settings) -> Image.Image:
+    """`layer`'s strongest feature maps for `image` as a labelled grid beside the image."""
+    from .visualize.run import activations_config
+
+    config, _, loaded = configs_from_keywords(
+        ActivationsConfig, dict(settings, layer=layer), model=model)
+    return activations_config(config, image, model=loaded).image

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 
 from .errors import ConfigError
+from .io.sources import ImageInput, describe_input, is_image_input
 from .models.catalogue import EMBEDDED_MODEL
+from .objectives.base import Objective
 
 __all__ = [
     "ActivationsConfig",
@@ -31,8 +33,9 @@ class DreamConfig:
     weights: str | None = None  # a local state dict for the model's architecture
     # (layer, weight) pairs; empty means the model entry's default layer
     layers: tuple[tuple[str, float], ...] = ()
-    # an objective spec ("blocks.5:37", "class:goldfish", ...) used instead of `layers`
-    objective: str | None = None
+    # an objective spec ("blocks.5:37", "class:goldfish", ...) or an Objective value, used
+    # instead of `layers`; a value is recorded by its name
+    objective: str | Objective | None = None
     octaves: int = 4  # google/deepdream's octave_n
     octave_scale: float = 1.4  # google/deepdream's octave_scale
     steps: int = 10  # gradient steps per octave (google/deepdream's iter_n)
@@ -46,8 +49,10 @@ class DreamConfig:
     tile_size: int | None = None
     # creative controls (all off by default)
     channels: str | None = None  # dream only these channels: "3,7,12-15", "top:8", "blocks.5:3,7"
-    guide: str | None = None  # an image whose features the dream is pushed toward
-    mask: str | None = None  # an image: white dreams, black keeps the input, grey blends
+    # images (a path, PIL image, array or tensor; recorded by path, or described when in
+    # memory). Compared by identity: an array or tensor has no single truth value.
+    guide: ImageInput | None = field(default=None, compare=False)  # dream toward its features
+    mask: ImageInput | None = field(default=None, compare=False)  # white dreams, black keeps, grey blends
     lap_levels: int = 0  # Laplacian bands the gradient is normalised in; 0 = off
     rotate_jitter: float = 0.0  # max random rotation per step, degrees
     scale_jitter: float = 0.0  # max random relative zoom per step (0.1 = 0.9x-1.1x)
@@ -85,19 +90,40 @@ class DreamConfig:
             f"scale jitter must be at least 0 and under 0.5, got {self.scale_jitter}",
         )
         _check(
-            not (self.objective and (self.guide or self.channels)),
+            self.objective is None or isinstance(self.objective, (str, Objective)),
+            f"objective must be a spec or an Objective, got {type(self.objective).__name__}",
+        )
+        for name in ("guide", "mask"):
+            value = getattr(self, name)
+            _check(
+                value is None or is_image_input(value),
+                f"{name} must be a path, a PIL image, a numpy array or a tensor, got {type(value).__name__}",
+            )
+        objective = self.has_objective
+        guide = self.guide is not None and not (isinstance(self.guide, str) and not self.guide)
+        _check(
+            not (objective and (guide or self.channels)),
             "--guide and --channels shape the layer objective; they do not combine with --objective",
         )
-        _check(not (self.guide and self.channels), "give either --guide or --channels, not both")
-        _check(
-            not (self.objective and self.layers), "give either layers or an objective, not both"
-        )
+        _check(not (guide and self.channels), "give either --guide or --channels, not both")
+        _check(not (objective and self.layers), "give either layers or an objective, not both")
         for name, weight in self.layers:
             _check(math.isfinite(weight), f"layer weight for {name!r} must be a number")
 
+    @property
+    def has_objective(self) -> bool:
+        """An objective (a non-empty spec or a value) replaces the layers."""
+        return isinstance(self.objective, Objective) or bool(self.objective)
+
     def to_dict(self) -> dict:
-        d = asdict(self)
+        """JSON-ready: what is embedded in outputs (an Objective by its name, images by path)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}  # no deep copy of images
         d["layers"] = [[n, w] for n, w in self.layers]
+        if isinstance(self.objective, Objective):
+            d["objective"] = self.objective.name
+        for name in ("guide", "mask"):
+            if d[name] is not None:
+                d[name] = describe_input(d[name])
         return d
 
 
@@ -255,6 +281,7 @@ class VisualizeConfig:
     blur: float = 0.0  # blur penalty weight
     seed: int | None = None  # None draws one; the seed used is saved with the output
     device: str = "cpu"
+    preset: str | None = None  # the preset these settings started from (recorded, not applied)
 
     def __post_init__(self) -> None:
         _check(bool(self.objective and self.objective.strip()), "an objective is needed")

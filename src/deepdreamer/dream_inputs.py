@@ -1,15 +1,15 @@
 """The extra images a dream may read (a guide, a mask) and choices that need the image being
-dreamed (the strongest channels): loaded and checked once, with one-line errors."""
+dreamed (the strongest channels): read once, from a path or from memory (a PIL image, an array,
+a tensor), and checked with one-line errors."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
-from PIL import Image
 
-from .engine.controls import StepControls
+from .engine.controls import LUMA_WEIGHTS, StepControls
+from .engine.octaves import resize
 from .errors import InputImageError
-from .io import load_image, to_tensor
+from .io.sources import ImageInput, read_pixels
 from .models import DreamModel, capture
 from .objectives import Objective, guide, parse_channel_selection, selected_l2
 
@@ -17,13 +17,15 @@ __all__ = ["GUIDE_MAX_SIZE", "channel_objective", "controls_for", "guide_objecti
            "load_mask", "mask_tensor"]
 
 GUIDE_MAX_SIZE = 512  # the guide's long side when its features are taken (any input size works)
+_GUIDE_GREY = 128 / 255  # what transparent parts of a guide are laid on (it excites little)
 
 
-def _load(path: str, what: str):
-    try:
-        return load_image(path, max_size=0)
-    except InputImageError as exc:
-        raise InputImageError(f"{what}: {exc}") from None
+def _in_memory_marker(value: ImageInput, what: str) -> None:
+    """A record of an earlier run names an in-memory guide or mask as `<...>`: not a file."""
+    if isinstance(value, str) and value.startswith("<") and value.endswith(">"):
+        raise InputImageError(
+            f"{what}: the earlier run's {what} was an image in memory ({value}); give the {what} again"
+        )
 
 
 def layer_activations(net: DreamModel, layer: str, pixels: torch.Tensor) -> torch.Tensor:
@@ -31,24 +33,27 @@ def layer_activations(net: DreamModel, layer: str, pixels: torch.Tensor) -> torc
         return cap.run(pixels.to(net.device, torch.float32))[layer]
 
 
-def guide_objective(net: DreamModel, layer: str, path: str) -> Objective:
-    """google/deepdream's objective_guide toward the image at `path` (any size, mode or alpha:
-    transparent parts are laid on mid-grey, which excites little)."""
-    loaded = _load(path, "guide")
-    rgb = loaded.rgb
-    if loaded.alpha is not None:
-        grey = Image.new("RGB", rgb.size, (128, 128, 128))
-        rgb = Image.composite(rgb, grey, loaded.alpha)
-    rgb.thumbnail((GUIDE_MAX_SIZE, GUIDE_MAX_SIZE), Image.LANCZOS)
+def guide_objective(net: DreamModel, layer: str, value: ImageInput) -> Objective:
+    """google/deepdream's objective_guide toward an image (any size, mode or alpha: transparent
+    parts are laid on mid-grey), its features taken with the long side at GUIDE_MAX_SIZE."""
+    _in_memory_marker(value, "guide")
+    pixels = read_pixels(value, max_size=GUIDE_MAX_SIZE, what="guide")
+    rgb = pixels.rgb
+    if pixels.alpha is not None:
+        rgb = rgb * pixels.alpha + _GUIDE_GREY * (1 - pixels.alpha)
+    height, width = rgb.shape[-2:]
     min_size = net.entry.min_size
-    if min(rgb.size) < min_size:
-        raise InputImageError(f"the guide {path} is {rgb.width}x{rgb.height}; it needs at least {min_size} px a side")
-    return guide(layer, layer_activations(net, layer, to_tensor(rgb)))
+    if min(height, width) < min_size:
+        raise InputImageError(
+            f"the guide {pixels.source} is {width}x{height}; it needs at least {min_size} px a side"
+        )
+    return guide(layer, layer_activations(net, layer, rgb))
 
 
 def channel_objective(net: DreamModel, default_layer: str, spec: str,
-                      image: torch.Tensor | None) -> Objective:
-    """L2 on the channels `spec` selects; 'top:K'/'bottom:K' are chosen on `image`."""
+                      image: torch.Tensor | None) -> tuple[Objective, tuple[int, ...]]:
+    """L2 on the channels `spec` selects, and those channels; 'top:K'/'bottom:K' are chosen
+    on `image`."""
     selection = parse_channel_selection(spec)
     layer = selection.layer or default_layer
     info = net.entry.layer(layer)
@@ -59,26 +64,27 @@ def channel_objective(net: DreamModel, default_layer: str, spec: str,
                 f"--channels {spec} ranks channels on one image; give explicit channels here (e.g. 3,7,12-15)"
             )
         acts = layer_activations(net, layer, image)
-    return selected_l2(layer, selection.resolve(acts, info.channels))
+    channels = selection.resolve(acts, info.channels)
+    return selected_l2(layer, channels), channels
 
 
-def load_mask(path: str) -> Image.Image:
-    """The mask as 8-bit grey: white dreams, black keeps the input. Alpha counts as black."""
-    loaded = _load(path, "mask")
-    grey = loaded.rgb.convert("L")
-    if loaded.alpha is not None:
-        grey = Image.composite(grey, Image.new("L", grey.size, 0), loaded.alpha)
-    return grey
+def load_mask(value: ImageInput) -> torch.Tensor:
+    """The mask as (1, 1, h, w) in [0, 1]: white dreams, black keeps the input; its luminance
+    (BT.601, as Pillow's 'L'), and transparent parts count as black."""
+    _in_memory_marker(value, "mask")
+    pixels = read_pixels(value, what="mask")
+    weights = LUMA_WEIGHTS.to(pixels.rgb.device, pixels.rgb.dtype)
+    grey = (pixels.rgb * weights).sum(1, keepdim=True).clamp_(0.0, 1.0)
+    return grey if pixels.alpha is None else grey * pixels.alpha
 
 
-def mask_tensor(mask: Image.Image, width: int, height: int) -> tuple[torch.Tensor, str | None]:
-    """(1,1,H,W) in [0,1] at the image's size; a note when the mask had to be resized."""
-    note = None
-    if mask.size != (width, height):
-        note = f"the mask is {mask.width}x{mask.height}; resized to the image's {width}x{height}"
-        mask = mask.resize((width, height), Image.BILINEAR)
-    t = torch.from_numpy(np.asarray(mask, dtype=np.float32) / 255.0)
-    return t.view(1, 1, height, width), note
+def mask_tensor(mask: torch.Tensor, width: int, height: int) -> tuple[torch.Tensor, str | None]:
+    """The mask at the image's size; a note when it had to be resized."""
+    mh, mw = mask.shape[-2:]
+    if (mw, mh) == (width, height):
+        return mask, None
+    note = f"the mask is {mw}x{mh}; resized to the image's {width}x{height}"
+    return resize(mask, (height, width)).clamp_(0.0, 1.0), note
 
 
 def controls_for(config, mask: torch.Tensor | None) -> StepControls | None:

@@ -1,4 +1,5 @@
-"""Named looks: documented DreamConfig settings that any flag can override."""
+"""Named looks: documented settings that any flag or keyword overrides. Dream presets hold
+DreamConfig fields (dream, zoom, video, batch); visualisation presets hold VisualizeConfig fields."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ from dataclasses import dataclass, field
 
 from .errors import UnknownNameError
 
-__all__ = ["Preset", "PRESETS", "get_preset"]
+__all__ = ["Preset", "PRESETS", "VISUALIZE_PRESETS", "get_preset"]
 
 
 @dataclass(frozen=True)
 class Preset:
     name: str
     description: str
-    settings: dict = field(default_factory=dict)  # DreamConfig fields
+    settings: dict = field(default_factory=dict)  # DreamConfig (or VisualizeConfig) fields
 
 
 PRESETS: dict[str, Preset] = {
@@ -57,8 +58,27 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def get_preset(name: str) -> Preset:
+VISUALIZE_PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset("quick", "a first look in a few seconds: 128 steps at 160 px",
+               dict(size=160, steps=128)),
+        Preset("standard", "Lucid's render: 512 Adam steps at 224 px, Fourier parameterisation",
+               dict(size=224, steps=512, param="fourier")),
+        Preset("detailed", "larger and longer: 1024 steps at 320 px, more structure per image",
+               dict(size=320, steps=1024)),
+        Preset("diverse", "four takes on the objective, pushed apart from each other",
+               dict(batch=4, diversity=10.0, steps=256)),
+    ]
+}
+
+_KINDS = {"dream": PRESETS, "visualize": VISUALIZE_PRESETS}
+
+
+def get_preset(name: str, kind: str = "dream") -> Preset:
+    table = _KINDS[kind]
     try:
-        return PRESETS[name]
+        return table[name]
     except KeyError:
-        raise UnknownNameError("preset", name, list(PRESETS)) from None
+        where = "" if kind == "dream" else " for visualize"
+        raise UnknownNameError("preset", name, list(table), where=where) from None

@@ -27,7 +27,7 @@ _FIELDS = {f.name for f in fields(DreamConfig)}
 _ALIASES = {"layer": "layers"}
 # Recorded with an output but not settings to reuse: the version, the octaves that ran, and
 # where the weights came from (a description, not a file to load).
-_RECORD_ONLY = {"deepdreamer", "octaves_used", "weights", "kind", "item"}
+_RECORD_ONLY = {"deepdreamer", "octaves_used", "weights", "kind", "item", "channels_used"}
 
 
 def read_settings_file(path: str | Path) -> dict[str, Any]:
@@ -85,22 +85,26 @@ def normalise_settings(data: Mapping[str, Any], source: str = "settings",
 
 
 def build_config(explicit: Mapping[str, Any], preset: str | None = None,
-                 files: Iterable[Mapping[str, Any]] = ()) -> DreamConfig:
-    """Defaults < preset < files (in order) < explicit values. A preset named in a file counts
-    when none is given explicitly."""
+                 files: Iterable[Mapping[str, Any]] = (), config_type: type = DreamConfig,
+                 kind: str = "dream"):
+    """Defaults < preset < files (in order) < explicit values, as a `config_type` (DreamConfig,
+    or VisualizeConfig with kind 'visualize'). A preset named in a file counts when none is
+    given explicitly."""
     merged: dict[str, Any] = {}
     for layer in files:
         merged.update(layer)
     name = preset or merged.get("preset") or explicit.get("preset")
-    values: dict[str, Any] = dict(get_preset(name).settings) if name else {}
+    values: dict[str, Any] = dict(get_preset(name, kind).settings) if name else {}
     values.update(merged)
     values.update(explicit)
     if name:
         values["preset"] = name
-    if values.get("objective"):  # an objective replaces the preset's layers
+    objective = values.get("objective")
+    if (objective if isinstance(objective, str) else objective is not None) and "layers" in values:
+        # an objective replaces the preset's layers
         if "layers" not in explicit and "layers" not in merged:
             values.pop("layers", None)
     try:
-        return DreamConfig(**values)
+        return config_type(**values)
     except TypeError as exc:  # a value of the wrong type from a file
         raise ConfigError(f"bad settings: {exc}") from None

@@ -394,13 +394,29 @@ def test_quiet_suppresses_note(runner, tmp_path):
     assert result.stderr == ""
 
 
+def _class_logit(image: Image.Image, name: str) -> float:
+    from deepdreamer.engine import evaluate_objective
+    from deepdreamer.io import to_tensor
+    from deepdreamer.models import load_model
+    from deepdreamer.objectives import parse_objective
+
+    model = load_model()
+    return evaluate_objective(model, parse_objective(f"class:{name}", model.entry), to_tensor(image))
+
+
 def test_objective_spec_dreams_toward_a_class(runner, tmp_path):
-    """`--objective class:goldfish` is parsed with the model's catalogue and recorded."""
+    """`--objective class:goldfish` is parsed with the model's catalogue, recorded, and the
+    dream raises the goldfish logit."""
+    from deepdreamer.io import load_image
+
     out = tmp_path / "fish.png"
-    result = run(runner, *dream_args(CHELSEA, out, "--objective", "class:goldfish"))
+    result = run(runner, *dream_args(CHELSEA, out, "--objective", "class:goldfish", "--steps", "5"))
     assert result.exit_code == 0, result.stderr
     info = run(runner, "info", out)
     assert json.loads(info.stdout)["objective"] == "class:goldfish"
+    before = _class_logit(load_image(CHELSEA, max_size=96).rgb, "goldfish")  # what was dreamed
+    after = _class_logit(Image.open(out).convert("RGB"), "goldfish")
+    assert after > before + 3, (before, after)
 
 
 def test_objective_with_layers_is_one_line_error(runner, tmp_path):
@@ -417,12 +433,30 @@ def test_objective_channel_out_of_range(runner, tmp_path):
     assert line == "error: channel 192 is out of range for blocks.5 (192 channels)"
 
 
-def test_tile_size_is_used_and_recorded(runner, tmp_path):
+def test_tile_size_is_used_and_recorded(runner, tmp_path, monkeypatch):
+    """--tile-size 128 really cuts the image (the progress events count tiles) and is recorded."""
+    import importlib
+
+    from deepdreamer.engine import Progress
+
+    command = importlib.import_module("deepdreamer.cli.dream")  # the module, not the click command
+    events = []
+    real = command.dream_image
+
+    def recording(config, source, progress=None, **kw):
+        return real(config, source, progress=lambda e: events.append(e) or progress(e), **kw)
+
+    monkeypatch.setattr(command, "dream_image", recording)
     out = tmp_path / "o.png"
     result = run(runner, *dream_args(CHELSEA, out, "--tile-size", "128", "--max-size", "300"))
     assert result.exit_code == 0, result.output
     settings = json.loads(run(runner, "info", out).stdout)
     assert settings["tile_size"] == 128
+    tiles = {e.tiles for e in events if isinstance(e, Progress)}
+    assert max(tiles) >= 4, tiles  # 300x200 in 128 px tiles: at least 2 x 2 at full size
+    events.clear()
+    assert run(runner, *dream_args(CHELSEA, tmp_path / "whole.png", "--max-size", "300")).exit_code == 0
+    assert {e.tiles for e in events if isinstance(e, Progress)} == {1}  # auto: small images whole
     bad = run(runner, *dream_args(CHELSEA, tmp_path / "p.png", "--tile-size", "big"))
     assert bad.exit_code == 2
     assert "'big' is not 'auto' or a whole number of pixels" in bad.stderr

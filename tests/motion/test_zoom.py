@@ -124,8 +124,19 @@ def test_cancelled_zoom_resumes_to_the_same_frames(lite0, tmp_path):
 
 
 def test_zoom_ranks_channels_on_its_start_and_video_asks_for_explicit_ones(lite0, tmp_path):
-    """`top:K` is chosen on the zoom's start image; a video has no single image to rank on."""
+    """`top:K` is chosen on the zoom's start image (the K channels of highest mean activation
+    there, as `deepdreamer activations` ranks them); a video has no single image to rank on."""
+    from deepdreamer.io import load_image, to_tensor
+    from deepdreamer.models import capture
+
     frames = list(dd.zoom(CHELSEA, None, lite0, "blocks.3", frames=2, channels="top:4", **CHEAP))
     assert len(frames) == 2 and frames[0].size == (80, 53)
+    result = dd.zoom(CHELSEA, tmp_path / "z.gif", lite0, "blocks.3", frames=2, channels="top:4", **CHEAP)
+    start = to_tensor(load_image(CHELSEA, max_size=CHEAP["max_size"]).rgb)
+    with capture(lite0, ["blocks.3"], fast=True) as cap:
+        means = cap.run(start)["blocks.3"][0].mean(dim=(1, 2))
+    top = sorted(means.topk(4).indices.tolist())
+    assert result.settings["channels_used"] == top
+    assert result.settings["channels"] == "top:4"
     with pytest.raises(dd.DeepDreamerError, match="explicit channels"):
         dd.dream_video(CHELSEA, None, lite0, "blocks.3", channels="top:4")

@@ -3,6 +3,7 @@ and guided dreams, checked as properties on the embedded model."""
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -13,7 +14,7 @@ from PIL import Image
 
 import deepdreamer as dd
 from deepdreamer.engine import Notice, objective_gradient
-from deepdreamer.engine.controls import keep_colors, random_affine
+from deepdreamer.engine.controls import Affine, keep_colors, random_affine
 from deepdreamer.engine.laplacian import lap_merge, lap_normalize, lap_split
 from deepdreamer.errors import ConfigError, InputImageError
 from deepdreamer.io import to_pil, to_tensor
@@ -79,6 +80,13 @@ def test_laplacian_dreams_do_not_drift_darker(lite0, src):
     assert abs(after - before) < 0.04 * 255
 
 
+def _ycbcr(t: torch.Tensor) -> torch.Tensor:
+    """BT.601 Y, Cb, Cr of (1, 3, H, W) pixels in [0, 1]."""
+    r, g, b = t[:, 0], t[:, 1], t[:, 2]
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    return torch.stack([y, 0.564 * (b - y), 0.713 * (r - y)], dim=1)
+
+
 def test_keep_colors_changes_only_the_luminance(lite0, src):
     inp = _pixels(src)
     plain = _pixels(dd.dream(src, lite0, "blocks.3", **CHEAP))
@@ -86,18 +94,44 @@ def test_keep_colors_changes_only_the_luminance(lite0, src):
     # R, G and B move together when only luma changes: the spread across channels stays small
     spread = lambda out: float((out - inp).std(dim=1).mean())  # noqa: E731
     assert spread(kept) < 0.35 * spread(plain)
-    a = torch.rand(1, 3, 8, 8)
-    assert torch.allclose(keep_colors(a, a), a)
+    # the function itself, where nothing clips: the original's chroma, the dream's luma
+    torch.manual_seed(0)
+    original = 0.3 + 0.4 * torch.rand(1, 3, 16, 16)
+    dreamed = (original + 0.2 * torch.randn(1, 3, 16, 16)).clamp(0, 1)
+    out = keep_colors(original, dreamed)
+    inside = ((out > 0) & (out < 1)).all(dim=1)
+    assert inside.float().mean() > 0.9
+    yo, yd, yk = _ycbcr(original), _ycbcr(dreamed), _ycbcr(out)
+    assert torch.allclose(yk[:, 1:][:, :, inside[0]], yo[:, 1:][:, :, inside[0]], atol=1e-5)  # chroma kept
+    assert torch.allclose(yk[:, 0][:, inside[0]], yd[:, 0][:, inside[0]], atol=1e-5)  # luma dreamed
+    assert not torch.allclose(yd[:, 1:], yo[:, 1:], atol=1e-2)  # the dream did change the chroma
 
 
-def test_random_rotation_and_scale_are_undone_by_the_gradient(lite0, photo):
+@pytest.mark.parametrize("degrees, scale", [(15.0, 1.1), (-12.0, 0.92), (0.0, 1.1)])
+def test_random_rotation_and_scale_are_undone_by_the_gradient(lite0, photo, degrees, scale):
+    """The gradient through a rotation/zoom comes back in the image's own coordinates: it is
+    the gradient the net gives on the transformed image, transformed back, and not that
+    gradient as it stands."""
+    transform = Affine(math.radians(degrees), scale)
+    objective = layer_l2("blocks.3")
+    with capture(lite0, objective.layers, fast=True) as cap:
+        through, _ = objective_gradient(cap, objective, photo, transform)  # what a step uses
+        seen, _ = objective_gradient(cap, objective, transform(photo).detach())
+    undone = transform.inverse()(seen)
+    centre = (slice(None), slice(None), slice(25, 81), slice(40, 120))  # away from reflected edges
+
+    def cos(a, b):
+        return float(F.cosine_similarity(a[centre].flatten(), b[centre].flatten(), dim=0))
+
+    assert cos(through, undone) > 0.95  # measured 0.992-0.996
+    assert cos(through, seen) < 0.2  # measured 0.005-0.05
+
+
+def test_random_rotation_and_scale_are_sampled_apart_and_dream_upward(lite0, photo):
     identity = random_affine(random.Random(0), 0.0, 0.0)
-    assert torch.allclose(identity(photo), photo, atol=1e-5)
-    rng = random.Random(0)
-    transform = random_affine(rng, 15.0, 0.1)
-    with capture(lite0, ["blocks.3"], fast=True) as cap:
-        grad, _ = objective_gradient(cap, layer_l2("blocks.3"), photo, transform)
-    assert grad.shape == photo.shape and float(grad.abs().sum()) > 0
+    assert identity == Affine() and torch.allclose(identity(photo), photo, atol=1e-5)
+    a, b = random_affine(random.Random(3), 15.0, 0.1), random_affine(random.Random(3), 15.0, 0.1)
+    assert a == b and abs(math.degrees(a.angle)) <= 15 and 0.9 <= a.scale <= 1.1
     objective = layer_l2("blocks.3")
     before = float(objective({"blocks.3": _acts(lite0, "blocks.3", photo)}))
     out = dd.dream(to_pil(photo), lite0, "blocks.3", rotate_jitter=10, scale_jitter=0.1, **CHEAP)

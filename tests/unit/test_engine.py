@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -9,7 +10,7 @@ from PIL import Image
 import deepdreamer as dd
 from deepdreamer.engine import Progress, evaluate_objective, plan_octaves, run_dream
 from deepdreamer.errors import DreamCancelled
-from deepdreamer.io import to_tensor
+from deepdreamer.io import to_pil, to_tensor
 from deepdreamer.objectives import layer_l2, weighted_layers
 
 FAST = dict(octaves=2, octave_scale=1.4, steps=5, step_size=0.015, jitter=8)
@@ -57,9 +58,8 @@ def test_weighted_layers_need_both_layers(lite0, photo):
 
 
 def _hook_count(model):
-    # Both the loaded net and the fast (folded, channels_last) copy the engine actually runs.
-    nets = (model.net, model.fast_net)
-    return sum(len(m._forward_hooks) for net in nets for m in net.modules())
+    # The loaded net and every fast (folded, fused, channels_last) copy built so far.
+    return sum(len(m._forward_hooks) for net in model.cached_nets() for m in net.modules())
 
 
 def test_hooks_removed_after_run_and_after_failure(lite0, photo):
@@ -108,14 +108,23 @@ def test_octaves_never_below_min_size():
 
 
 def test_api_dream_accepts_path_pil_and_tensor(lite0, sample_photo):
+    """Each input comes back in its own form; the same 8-bit pixels dream the same."""
     kw = dict(octaves=1, steps=2, seed=0, max_size=64)
     from_path = dd.dream(sample_photo, lite0, "blocks.2", **kw)
     from_pil = dd.dream(Image.open(sample_photo), lite0, "blocks.2", **kw)
-    tensor = to_tensor(Image.open(sample_photo).convert("RGB").resize((64, 43)))
+    small = Image.open(sample_photo).convert("RGB").resize((64, 43))
+    tensor = to_tensor(small)
     from_tensor = dd.dream(tensor, lite0, {"blocks.2": 1.0}, **kw)
+    from_chw = dd.dream(tensor[0], lite0, {"blocks.2": 1.0}, **kw)
+    from_array = dd.dream(np.asarray(small), lite0, "blocks.2", **kw)
     assert from_path.size == from_pil.size == (64, 43)
-    assert from_tensor.size == (64, 43)
+    assert from_tensor.shape == (1, 3, 43, 64) and from_tensor.dtype == torch.float32
+    assert from_chw.shape == (3, 43, 64) and torch.equal(from_chw, from_tensor[0])
+    assert from_array.shape == (43, 64, 3) and from_array.dtype == np.uint8
     assert from_path.tobytes() == from_pil.tobytes()
+    # the uint8 array reads as the same 8-bit image does; the float tensor is dreamed as given
+    assert np.array_equal(from_array, np.asarray(dd.dream(small, lite0, "blocks.2", **kw)))
+    assert np.array_equal(from_array, np.asarray(to_pil(from_tensor)))
     assert from_path.info["deepdreamer"]["seed"] == 0
 
 
@@ -133,3 +142,25 @@ def test_dream_toward_a_class_raises_its_logit(lite0, photo):
     before = evaluate_objective(lite0, objective, photo)
     out = run_dream(lite0, photo, objective, seed=0, **FAST).image
     assert evaluate_objective(lite0, objective, out) > before + 5
+
+
+def test_the_gradient_strategy_is_chosen_once_per_octave(lite0, photo, monkeypatch):
+    from deepdreamer.engine import dream as dream_module
+    from deepdreamer.engine.controls import StepControls
+
+    planned = []
+    real = dream_module.plan_step
+    monkeypatch.setattr(dream_module, "plan_step", lambda *a, **k: planned.append(real(*a, **k)) or planned[-1])
+
+    def strategies(**kw):
+        planned.clear()
+        run_dream(lite0, photo, layer_l2("blocks.3"), seed=0, **dict(FAST, octaves=3, steps=3), **kw)
+        return [p.strategy for p in planned]
+
+    # 106x160 and its octaves are not 16k+1 px: the fast net's free 'SAME' padding needs an extension
+    assert strategies() == ["extended"] * 3
+    assert [p.extension for p in planned][-1] == ((1 - 106) % 16, (1 - 160) % 16)
+    assert strategies(controls=StepControls(rotate=10.0)) == ["transformed"] * 3
+    assert strategies(tile_size=128) == ["tiled"] * 3
+    assert len(planned[-1].tiles) == 2  # 106x160 in 128 px cores
+    assert strategies(controls=StepControls(rotate=10.0), tile_size=128) == ["tiled"] * 3

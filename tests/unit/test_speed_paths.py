@@ -132,16 +132,18 @@ def test_odd_grid_dream_reaches_the_same_objective(lite0, photo, monkeypatch):
     """The step extends the image to 16k+1 px (edge repeated) so the fast net's 'SAME' convs pad
     for free. The net's sampling grid then sits where a 1-px jitter would put it, so gradients
     differ pixel for pixel, but a dream reaches the same objective."""
-    from deepdreamer.engine import step
+    from deepdreamer.engine import gradient
+    from deepdreamer.models.hooks import Capture
 
     objective = layer_l2("blocks.3")
-    assert lite0.fast_same_padding
+    with capture(lite0, objective.layers, fast=True) as cap:
+        assert cap.same_padding
     calls = []
-    real = step.objective_gradient
-    monkeypatch.setattr(step, "objective_gradient", lambda c, o, p, t=None: calls.append(p.shape) or real(c, o, p, t))
+    real = gradient.objective_gradient
+    monkeypatch.setattr(gradient, "objective_gradient", lambda c, o, p, t=None: calls.append(p.shape) or real(c, o, p, t))
     odd = run_dream(lite0, photo, objective, seed=0, **FAST).image
     assert calls and all((h - 1) % 16 == 0 and (w - 1) % 16 == 0 for *_, h, w in calls)
-    monkeypatch.setattr(lite0, "_fast_same", False)  # as for a net without 'SAME' convs
+    monkeypatch.setattr(Capture, "same_padding", False)  # as for a net without 'SAME' convs
     calls.clear()
     plain = run_dream(lite0, photo, objective, seed=0, **FAST).image
     assert calls[-1][-2:] == photo.shape[-2:]

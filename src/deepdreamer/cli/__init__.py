@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..api import package_version
+from ..pipeline import package_version
 from ._common import tune_malloc
 from .dream import dream
 from .inspect import info, layers, models

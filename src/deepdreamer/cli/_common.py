@@ -1,17 +1,22 @@
-"""What every subcommand shares: one-line errors, the progress bar, faster malloc settings."""
+"""What every subcommand shares: one-line errors, the progress reporter, faster malloc settings."""
 
 from __future__ import annotations
 
 import ctypes
 import functools
 import sys
+import time
+from typing import TYPE_CHECKING
 
 import click
 
 from ..engine import Notice, Progress
 from ..errors import DeepDreamerError
 
-__all__ = ["friendly_errors", "progress_reporter", "tune_malloc"]
+if TYPE_CHECKING:
+    from ..motion import FrameProgress
+
+__all__ = ["Reporter", "friendly_errors", "tune_malloc"]
 
 
 def tune_malloc() -> None:
@@ -42,52 +47,88 @@ def friendly_errors(fn):
     return wrapper
 
 
-class progress_reporter:  # noqa: N801 - used as a context manager factory
-    """A rich progress bar (octave, step, ETA) on a terminal; silent when quiet or piped."""
+class Reporter:
+    """What a run tells the user on stderr, for every command: the engine's Progress (octave,
+    step, tile), its Notices (each said once: a video's every frame repeats them) and, for zoom
+    and video, motion's FrameProgress. A transient rich bar on a terminal; when piped, only the
+    notes and, per frame, a line with its ETA (long jobs are often logged); nothing with quiet.
 
-    def __init__(self, quiet: bool) -> None:
-        self.enabled = not quiet and sys.stderr.isatty()
-        self.quiet = quiet
-        self._bar = None
-        self._task = None
+    `frames=False` (dream, visualize): the bar counts the engine's steps. `frames=True` (zoom,
+    video): it counts frames and the engine's events only relabel it; the ETA counts this run's
+    frames alone, so a resumed run does not look faster than it is."""
 
-    def __enter__(self):
-        if self.enabled:
-            from rich.progress import (
-                BarColumn,
-                Progress as Bar,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+    def __init__(self, quiet: bool, frames: bool = False) -> None:
+        self.quiet, self.frames = quiet, frames
+        self.tty = sys.stderr.isatty()
+        self._bar = self._task = None
+        self._started: float | None = None  # when the first FrameProgress came
+        self._frame = (0, 0)  # (frames done, frames in the run)
+        self._told: set[str] = set()
 
-            self._bar = Bar(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                transient=True,
-            )
+    def __enter__(self) -> "Reporter":
+        if not self.quiet and self.tty:
+            from rich.progress import BarColumn, Progress as Bar, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            count = "{task.completed}/{task.total}" + (" frames" if self.frames else "")
+            self._bar = Bar(TextColumn("{task.description}"), BarColumn(), TextColumn(count),
+                            TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
             self._bar.__enter__()
-            self._task = self._bar.add_task("dreaming", total=None)
+            if not self.frames:  # a frame bar starts with the first frame, knowing the total
+                self._task = self._bar.add_task("dreaming", total=None)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 
     def __call__(self, event) -> None:
+        if self.quiet:
+            return
         if isinstance(event, Notice):
-            if not self.quiet:
+            if event.message not in self._told:
+                self._told.add(event.message)
                 click.echo(f"note: {event.message}", err=True)
-        elif isinstance(event, Progress) and self._bar is not None:
-            w, h = event.size
-            self._bar.update(
-                self._task,
-                total=event.total,
-                completed=event.done,
-                description=f"octave {event.octave}/{event.octaves} ({w}x{h}) "
-                f"step {event.step}/{event.steps}"
-                + (f" tile {event.tile}/{event.tiles}" if event.tiles > 1 else ""),
-            )
+        elif isinstance(event, Progress):
+            if self._task is not None:
+                self._on_step(event)
+        else:
+            from ..motion import FrameProgress  # only here: motion imports PyAV and OpenCV
+
+            if isinstance(event, FrameProgress):
+                self._on_frame(event)
+
+    def _on_step(self, event: Progress) -> None:
+        if self.frames:
+            done, total = self._frame
+            self._bar.update(self._task, description=f"frame {done + 1}/{total} octave "
+                             f"{event.octave}/{event.octaves} step {event.step}/{event.steps}")
+            return
+        w, h = event.size
+        tile = f" tile {event.tile}/{event.tiles}" if event.tiles > 1 else ""
+        self._bar.update(self._task, total=event.total, completed=event.done,
+                         description=f"octave {event.octave}/{event.octaves} ({w}x{h}) "
+                         f"step {event.step}/{event.steps}{tile}")
+
+    def _on_frame(self, event: FrameProgress) -> None:
+        self._frame = (event.frame, event.frames)
+        now = time.monotonic()
+        if self._started is None:
+            self._started = now
+            if event.resumed:
+                click.echo(f"resuming: {event.resumed} of {event.frames} frames already done", err=True)
+            if self._bar is not None:
+                self._task = self._bar.add_task("dreaming", total=event.frames, completed=event.frame)
+            return
+        if self._bar is not None:
+            self._bar.update(self._task, completed=event.frame, description="dreaming")
+            return
+        eta = (now - self._started) / (event.frame - event.resumed) * (event.frames - event.frame)
+        click.echo(f"frame {event.frame}/{event.frames}  eta {_duration(eta)}", err=True)
+
+
+def _duration(seconds: float) -> str:
+    """'1h05m', '3m07s' or '42s'."""
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")

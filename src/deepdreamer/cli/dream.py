@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..api import dream_image
+from ..pipeline import dream_image
 from ..io import check_output_path, save_image
-from ._common import friendly_errors, progress_reporter
+from ._common import Reporter, friendly_errors
 from ._options import config_from_options, dream_options
 
 EXAMPLES = """
@@ -31,7 +31,7 @@ def dream(input_path, output, force, quiet, **options):
     """Dream INPUT and write the result to OUTPUT."""
     config = config_from_options(options)
     check_output_path(output, force=force, protect=[input_path])  # fail before dreaming
-    with progress_reporter(quiet) as progress:
+    with Reporter(quiet) as progress:
         result = dream_image(config, input_path, progress=progress)
     path = save_image(result.image, output, settings=result.settings, force=force, protect=[input_path])
     if not quiet:

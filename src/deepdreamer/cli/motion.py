@@ -4,16 +4,14 @@ per-frame progress with an ETA."""
 from __future__ import annotations
 
 import sys
-import time
 
 import click
 
 from ..config import ZOOM_INITS, VideoConfig, ZoomConfig, parse_frame_time
-from ..engine import Notice, Progress
 from ..errors import ConfigError
-from ..motion import FrameProgress, render_video, render_zoom
+from ..motion import render_video, render_zoom
 from ..motion.store import work_dir_for
-from ._common import friendly_errors
+from ._common import Reporter, friendly_errors
 from ._options import config_from_options, dream_options
 
 __all__ = ["zoom", "video"]
@@ -52,75 +50,9 @@ class _FrameTime(click.ParamType):
             self.fail(str(e), param, ctx)
 
 
-def _eta(seconds: float) -> str:
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
-
-
-class frame_reporter:  # noqa: N801 - a context manager factory, like progress_reporter
-    """Per-frame progress with an ETA: a rich bar on a terminal, one line per frame when piped
-    (long jobs are often logged), nothing with --quiet. The ETA counts this run's frames only,
-    so a resumed run does not look faster than it is."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.tty = sys.stderr.isatty()
-        self._bar = self._task = None
-        self._started = None
-        self._frame = (0, 0)
-        self._told: set[str] = set()  # every frame repeats the engine's notes; say each once
-
-    def __enter__(self):
-        if not self.quiet and self.tty:
-            from rich.progress import BarColumn, Progress as Bar, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-            self._bar = Bar(TextColumn("{task.description}"), BarColumn(),
-                            TextColumn("{task.completed}/{task.total} frames"),
-                            TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
-            self._bar.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
-
-    def __call__(self, event) -> None:
-        if self.quiet:
-            return
-        if isinstance(event, Notice):
-            if event.message not in self._told:
-                self._told.add(event.message)
-                click.echo(f"note: {event.message}", err=True)
-        elif isinstance(event, FrameProgress):
-            self._on_frame(event)
-        elif isinstance(event, Progress) and self._bar is not None and self._task is not None:
-            done, total = self._frame
-            self._bar.update(self._task, description=f"frame {done + 1}/{total} octave "
-                             f"{event.octave}/{event.octaves} step {event.step}/{event.steps}")
-
-    def _on_frame(self, event: FrameProgress) -> None:
-        self._frame = (event.frame, event.frames)
-        now = time.monotonic()
-        if self._started is None:
-            self._started = now
-            if event.resumed:
-                click.echo(f"resuming: {event.resumed} of {event.frames} frames already done", err=True)
-            if self._bar is not None:
-                self._task = self._bar.add_task("dreaming", total=event.frames, completed=event.frame)
-            return
-        if self._bar is not None:
-            self._bar.update(self._task, completed=event.frame, description="dreaming")
-            return
-        new = event.frame - event.resumed
-        eta = (now - self._started) / new * (event.frames - event.frame)
-        click.echo(f"frame {event.frame}/{event.frames}  eta {_eta(eta)}", err=True)
-
-
 def _run(output, quiet, call):
     """Run a long job; Ctrl-C says where the kept frames are and how to continue."""
-    with frame_reporter(quiet) as progress:
+    with Reporter(quiet, frames=True) as progress:
         try:
             result = call(progress)
         except KeyboardInterrupt:

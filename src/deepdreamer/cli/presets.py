@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..presets import PRESETS
+from ..presets import PRESETS, VISUALIZE_PRESETS
 
 
 def _value(v) -> str:
@@ -13,9 +13,16 @@ def _value(v) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def _show(table) -> None:
+    for p in table.values():
+        click.echo(f"{p.name:<10} {p.description}")
+        click.echo(" " * 11 + ", ".join(f"{k.replace('_', '-')}={_value(v)}" for k, v in p.settings.items()))
+
+
 @click.command()
 def presets():
     """List the presets (use with --preset NAME; any flag overrides them)."""
-    for p in PRESETS.values():
-        click.echo(f"{p.name:<10} {p.description}")
-        click.echo(" " * 11 + ", ".join(f"{k.replace('_', '-')}={_value(v)}" for k, v in p.settings.items()))
+    click.echo("dream, zoom, video (--preset NAME):")
+    _show(PRESETS)
+    click.echo("\nvisualize (--preset NAME):")
+    _show(VISUALIZE_PRESETS)

@@ -7,12 +7,15 @@ import re
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from ..config import PARAMETERISATIONS, ActivationsConfig, VisualizeConfig
 from ..errors import ConfigError
 from ..io import check_output_path, save_image
+from ..presets import VISUALIZE_PRESETS
+from ..settings_file import build_config
 from ..visualize import activations_config, render_config, render_sheet
-from ._common import friendly_errors, progress_reporter
+from ._common import Reporter, friendly_errors
 
 __all__ = ["visualize", "activations"]
 
@@ -28,6 +31,16 @@ Examples:
   deepdreamer visualize blocks.4:12 --batch 4 --diversity 2 -o diverse.png   # diverse-1..4.png
   deepdreamer visualize blocks.5:0-15 --sheet -o sheet.png --steps 128
 """
+
+
+def _config(objective: str, options: dict) -> VisualizeConfig:
+    """Defaults < --preset < flags typed on the command line."""
+    preset = options.pop("preset")
+    ctx = click.get_current_context(silent=True)
+    typed = {k: v for k, v in options.items()
+             if ctx is None or ctx.get_parameter_source(k) not in (ParameterSource.DEFAULT, None)}
+    return build_config(dict(typed, objective=objective), preset=preset,
+                        config_type=VisualizeConfig, kind="visualize")
 
 
 def _slug(text: str) -> str:
@@ -60,6 +73,8 @@ def _numbered(path: Path, count: int) -> list[Path]:
 @click.option("--tv", type=float, default=_V.tv, show_default=True, help="Total-variation penalty weight (a few hundred is visibly smoother).")
 @click.option("--blur", type=float, default=_V.blur, show_default=True, help="Blur penalty weight.")
 @click.option("--seed", type=int, default=None, help="Seed for a reproducible run.")
+@click.option("--preset", default=None, metavar="NAME",
+              help=f"Start from named settings: {', '.join(VISUALIZE_PRESETS)} (flags typed here override them).")
 @click.option("--sheet", is_flag=True, help="OBJECTIVE is LAYER:CHANNELS (e.g. blocks.5:0-15): one labelled contact sheet.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -70,12 +85,12 @@ def visualize(objective, output, force, quiet, sheet, **options):
     or a sum of these."""
     if sheet and options["batch"] != 1:
         raise ConfigError("--sheet renders one image per channel; leave out --batch")
-    config = VisualizeConfig(objective=objective, **options)
+    config = _config(objective, options)
     default = _slug(objective) + ("-sheet" if sheet else "") + ".png"
     paths = _numbered(Path(output or default), 1 if sheet else config.batch)
     for path in paths:  # fail before rendering, not after
         check_output_path(path, force=force)
-    with progress_reporter(quiet) as progress:
+    with Reporter(quiet) as progress:
         out = render_sheet(config, progress=progress) if sheet else render_config(config, progress=progress)
     images = [out.sheet] if sheet else out.images
     for i, (image, path) in enumerate(zip(images, paths)):

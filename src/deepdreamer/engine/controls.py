@@ -13,10 +13,10 @@ import torch.nn.functional as F
 
 from .laplacian import lap_normalize
 
-__all__ = ["StepControls", "random_affine", "keep_colors", "apply_mask"]
+__all__ = ["LUMA_WEIGHTS", "Affine", "StepControls", "random_affine", "keep_colors", "apply_mask"]
 
 # ITU-R BT.601 luma weights: "colour" is what YCbCr's Cb and Cr hold.
-_LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+LUMA_WEIGHTS = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -35,26 +35,38 @@ class StepControls:
         return lap_normalize(grad, self.lap_levels) if self.lap_levels > 1 else grad
 
 
-def random_affine(rng: random.Random, rotate: float, scale_jitter: float):
-    """A random rotation/zoom about the centre, sampled now and applied by the returned function.
-    The forward pass sees the transformed image; autograd carries the gradient back to the
-    untransformed pixels, so the transform is undone exactly."""
-    angle = math.radians(rng.uniform(-rotate, rotate)) if rotate else 0.0
-    scale = 1.0 + rng.uniform(-scale_jitter, scale_jitter) if scale_jitter else 1.0
+@dataclass(frozen=True)
+class Affine:
+    """A rotation by `angle` radians and a zoom by `scale` about the image's centre. Calling it
+    resamples (bilinear, edges reflected); the forward pass sees the transformed image and
+    autograd carries the gradient back to the untransformed pixels, so the step is taken in
+    the image's own coordinates."""
 
-    def apply(x: torch.Tensor) -> torch.Tensor:
-        c, s = math.cos(angle) / scale, math.sin(angle) / scale
+    angle: float = 0.0
+    scale: float = 1.0
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        c, s = math.cos(self.angle) / self.scale, math.sin(self.angle) / self.scale
         theta = torch.tensor([[c, -s, 0.0], [s, c, 0.0]], dtype=x.dtype, device=x.device)
         grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
-    return apply
+    def inverse(self) -> "Affine":
+        return Affine(-self.angle, 1.0 / self.scale)
+
+
+def random_affine(rng: random.Random, rotate: float, scale_jitter: float) -> Affine:
+    """A random rotation (up to `rotate` degrees either way) and zoom (1 +- `scale_jitter`),
+    sampled now and applied when called (sampled apart from applied: kornia's habit)."""
+    angle = math.radians(rng.uniform(-rotate, rotate)) if rotate else 0.0
+    scale = 1.0 + rng.uniform(-scale_jitter, scale_jitter) if scale_jitter else 1.0
+    return Affine(angle, scale)
 
 
 def keep_colors(original: torch.Tensor, dreamed: torch.Tensor) -> torch.Tensor:
     """The dream's luminance with the original's chroma: add the change in luma equally to R,
     G and B (which leaves Cb and Cr of the original untouched), then clamp."""
-    luma = _LUMA.to(dreamed.device, dreamed.dtype)
+    luma = LUMA_WEIGHTS.to(dreamed.device, dreamed.dtype)
     delta = (dreamed * luma).sum(1, keepdim=True) - (original * luma).sum(1, keepdim=True)
     return (original + delta).clamp_(0.0, 1.0)
 

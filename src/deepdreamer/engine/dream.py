@@ -15,7 +15,7 @@ from .precision import resolve_precision
 from .progress import Notice, Progress, ProgressCallback, report
 from .memory import check_memory, release_freed_memory
 from .controls import StepControls, apply_mask, keep_colors
-from .step import ascent_step
+from .step import plan_step
 from .tiling import layer_stride, tile_for
 
 __all__ = ["DreamResult", "run_dream", "evaluate_objective"]
@@ -43,16 +43,16 @@ def run_dream(
     progress: ProgressCallback | None = None,
     precision: str = "fp32",
     tile_size: int | None = None,
-    check_fits: bool = True,
     controls: StepControls | None = None,
 ) -> DreamResult:
     """Dream `image` ((1,3,H,W) in [0,1]) to maximise `objective`. Never prints or saves.
 
-    Runs `model.fast_net` (BN folded, channels_last); `precision` ('fp32', 'bf16' or 'auto')
-    is the forward pass's, the image and its gradient stay fp32. `tile_size`: None tiles the
-    gradient of octaves above 1600x1600 (when the objective allows), 0 never, N in N px tiles.
-    With `check_fits` a dream that will not fit in memory raises InsufficientMemoryError first.
-    `controls`: Laplacian normalisation, rotation/scale jitter, a mask, keeping the colours."""
+    Runs the model's fast net (BN folded, fused, channels_last) on the model's device; the
+    result is there too. `precision` ('fp32', 'bf16' or 'auto') is the forward pass's, the
+    image and its gradient stay fp32. `tile_size`: None tiles the gradient of octaves above
+    1600x1600 (when the objective allows), 0 never, N in N px tiles. A dream that will not fit
+    in memory raises InsufficientMemoryError before it starts. `controls`: Laplacian
+    normalisation, rotation/scale jitter, a mask, keeping the colours."""
     if image.ndim != 4 or image.shape[:2] != (1, 3):
         raise ValueError(f"expected an image tensor of shape (1, 3, H, W), got {tuple(image.shape)}")
     height, width = image.shape[-2:]
@@ -64,12 +64,14 @@ def run_dream(
         )
     sizes, notice = plan_octaves(height, width, octaves, octave_scale, min_size)
     result = DreamResult(image=image, octave_sizes=sizes)
-    current = image
     if notice:
         result.notices.append(notice)
         report(progress, Notice(notice))
     rng = random.Random(seed)
     base = image.detach().to(model.device, torch.float32)
+    full_mask = None
+    if controls is not None and controls.mask is not None:
+        full_mask = controls.mask.to(model.device, torch.float32)
     total, done = len(sizes) * steps, 0
     resolved = resolve_precision(precision, model.device)
     stride = layer_stride(model, objective)
@@ -81,50 +83,43 @@ def run_dream(
         report(progress, Notice(message))
     value = float("nan")
     with capture(model, objective.layers, fast=True, precision=resolved) as cap:
-        if check_fits:
-            check_memory(cap, objective, *sizes[-1], tiles[-1], stride)
+        check_memory(cap, objective, *sizes[-1], tiles[-1], stride)
         detail = None
         for index, size in enumerate(sizes):
             # One octave's base at a time (not the whole pyramid): big images hold less.
             octave_base = resize(base, size)
-            octave_mask = None
-            if controls is not None and controls.mask is not None:
-                octave_mask = resize(controls.mask.to(model.device, torch.float32), size).clamp(0.0, 1.0)
             if detail is None:
                 current = octave_base.clone()
             else:
                 current = resize(detail, size).add_(octave_base).clamp_(0.0, 1.0)
                 detail = None  # freed before the steps allocate theirs
+            mask = None if full_mask is None else resize(full_mask, size).clamp(0.0, 1.0)
+            step = plan_step(cap, objective, size, step_size=step_size, jitter=jitter,
+                             tile=tiles[index], stride=stride, controls=controls, mask=mask)
             event = dict(octave=index + 1, octaves=len(sizes), steps=steps, total=total)
             event["size"] = (size[1], size[0])
-            tiles_seen = [1]  # how many tiles the last step had
-            for step in range(steps):
+            tiles_seen = len(step.tiles) or 1
+            for number in range(1, steps + 1):
 
                 def on_tile(i: int, n: int) -> None:
-                    tiles_seen[0] = n
                     release_freed_memory()
                     if i < n:  # the last tile is reported with the finished step below
-                        report(progress, Progress(step=step + 1, done=done, objective=value,
+                        report(progress, Progress(step=number, done=done, objective=value,
                                                   tile=i, tiles=n, **event))
 
-                current, value = ascent_step(
-                    cap, objective, current, step_size, jitter, rng,
-                    tile=tiles[index], stride=stride, on_tile=on_tile,
-                    controls=controls, mask=octave_mask,
-                )
+                current, value = step(current, rng, on_tile)
                 result.objective_history.append(value)
                 done += 1
-                n = tiles_seen[0]
-                report(progress, Progress(step=step + 1, done=done, objective=value,
-                                          tile=n, tiles=n, **event))
+                report(progress, Progress(step=number, done=done, objective=value,
+                                          tile=tiles_seen, tiles=tiles_seen, **event))
             if index + 1 < len(sizes):  # the detail carried up to the next octave
                 detail = current - octave_base
             del octave_base
     current = current.detach()
     if controls is not None and controls.keep_colors:
         current = keep_colors(base, current)
-    if controls is not None and controls.mask is not None:
-        current = apply_mask(base, current, controls.mask)
+    if full_mask is not None:
+        current = apply_mask(base, current, full_mask)
     result.image = current
     return result
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import math
 import os
-import weakref
 
 import torch
 
@@ -23,6 +22,7 @@ from .tiling import MIN_TILE, tile_margin
 
 __all__ = [
     "available_bytes",
+    "device_bytes",
     "probe_bytes_per_pixel",
     "dream_bytes",
     "check_memory",
@@ -33,12 +33,21 @@ PROBE = 256  # side of the probe image
 IMAGE_BUFFERS = 7  # full-size fp32 RGB copies alive at the peak of a step (see module doc)
 OVERHEAD = 1.3  # allocator slack, workspace buffers and what the probe does not see
 _GB = 1024**3
-# per net (weakly held: a freed model's entry goes with it), then per (layers, precision)
-_probe_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def device_bytes(device: torch.device) -> int | None:
+    """Memory a dream on `device` may still use: host memory for a CPU model, the device's own
+    free memory for a CUDA one, None (not checked) for other devices."""
+    if device.type == "cpu":
+        return available_bytes()
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    return None
 
 
 def available_bytes() -> int:
-    """Memory this process may still use: MemAvailable, capped by a cgroup (container) limit."""
+    """Host memory this process may still use: MemAvailable, capped by a cgroup (container) limit."""
     found = []
     try:
         with open("/proc/meminfo") as f:
@@ -70,8 +79,9 @@ def available_bytes() -> int:
 
 
 def probe_bytes_per_pixel(cap: Capture, objective: Objective) -> float:
-    """Bytes autograd saves per input pixel for this net, layers and precision (cached)."""
-    cache = _probe_cache.setdefault(cap.net, {})
+    """Bytes autograd saves per input pixel for this net, layers and precision (cached with
+    the net, so it goes when the model goes)."""
+    cache = cap.record.probes
     key = (cap.layers, cap.precision)
     if key not in cache:
         saved = {}
@@ -107,10 +117,12 @@ def check_memory(
 ) -> None:
     """Raise InsufficientMemoryError, with a --max-size and a --tile-size that would fit, when a
     dream of height x width clearly will not fit in the memory available."""
+    have = device_bytes(cap.model.device)
+    if have is None:
+        return
     per_pixel = probe_bytes_per_pixel(cap, objective)
     model = _model_bytes(cap)
     need = dream_bytes(height, width, tile, stride, per_pixel, model)
-    have = available_bytes()
     if need <= have:
         return
     long_side = max(height, width)

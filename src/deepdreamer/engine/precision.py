@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from ..cpu import native_bf16 as bf16_supported  # the engine's name for it
+from ..cpu import native_bf16
 
-__all__ = ["resolve_precision", "bf16_supported"]
+__all__ = ["resolve_precision"]
 
 
 def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str:
-    """'auto' -> 'bf16' on a bf16-capable CPU, else 'fp32'; explicit values pass through."""
+    """'auto' -> 'bf16' on a CPU with native bf16, else 'fp32'; explicit values pass through."""
     if precision != "auto":
         return precision
-    return "bf16" if torch.device(device).type == "cpu" and bf16_supported() else "fp32"
+    return "bf16" if torch.device(device).type == "cpu" and native_bf16() else "fp32"

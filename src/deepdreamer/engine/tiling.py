@@ -20,6 +20,7 @@ import torch
 from ..errors import ConfigError
 from ..models.hooks import Capture
 from ..objectives import Objective
+from .gradient import objective_gradient
 
 __all__ = [
     "AUTO_TILE_PIXELS",
@@ -160,8 +161,6 @@ def tiled_gradient(
     whole-image one. The tiles are planned on `pixels` rolled by `shift` (rows, columns); each
     crop is read from (and its gradient written back to) the unrolled image, wrapping around,
     so a big image needs no rolled copy and the gradient comes back unrolled."""
-    from .step import objective_gradient  # step imports this module
-
     height, width = pixels.shape[-2:]
     area = float(height * width)
     stride = tiles[0].stride if tiles else 1

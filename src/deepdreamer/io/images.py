@@ -1,4 +1,4 @@
-"""Reading input images, converting them to tensors and back, and writing outputs safely.
+"""Reading input images and writing outputs safely (the tensor conversions are io.tensors).
 
 Every failure a user can fix becomes a one-line InputImageError or OutputError naming the file,
 so the CLI can print it without a traceback.
@@ -9,17 +9,20 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import tempfile
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, PngImagePlugin
 
 from deepdreamer.errors import InputImageError, OutputError
+from deepdreamer.io.atomic import write_atomic
+from deepdreamer.io.outputs import check_output_target, refuse_directory
+# Defined in io.outputs and io.tensors; still importable from here, where they used to live.
+from deepdreamer.io.outputs import check_directory_writable  # noqa: F401
+from deepdreamer.io.tensors import to_pil, to_tensor
 
 __all__ = [
     "check_output_path",
@@ -156,28 +159,6 @@ def load_image(src: PathLike | Image.Image, max_size: int = 0) -> LoadedImage:
     return LoadedImage(rgb=rgb, alpha=alpha, original_size=original, source=source)
 
 
-def to_tensor(img: Image.Image) -> torch.Tensor:
-    """(1, 3, H, W) float32 in [0, 1]. One float buffer: the uint8 pixels are copied into it
-    and scaled in place (a 4096x4096 photo would otherwise pass through three 200 MB copies)."""
-    rgb = img if img.mode == "RGB" else img.convert("RGB")
-    pixels = torch.from_numpy(np.array(rgb, dtype=np.uint8))  # (H, W, 3), a private copy
-    out = torch.empty((1, 3, rgb.height, rgb.width), dtype=torch.float32)
-    out[0].copy_(pixels.permute(2, 0, 1))
-    return out.div_(255.0)
-
-
-def to_pil(t: torch.Tensor) -> Image.Image:
-    """Inverse of to_tensor: clamps to [0, 1], rounds, returns mode 'RGB'."""
-    t = t.detach().to("cpu", torch.float32)
-    if t.dim() == 4:
-        if t.shape[0] != 1:
-            raise ValueError(f"to_pil expects one image, got a batch of {t.shape[0]}")
-        t = t[0]
-    # One float temporary (a big image's float copies are 200 MB each at 4096x4096).
-    a = t.mul(255).clamp_(0, 255).round_().to(torch.uint8).permute(1, 2, 0).numpy()
-    return Image.fromarray(np.ascontiguousarray(a), mode="RGB")
-
-
 def merge_alpha(rgb: Image.Image, alpha: Image.Image | None) -> Image.Image:
     """Put the input's alpha back on the dreamed RGB (resized, as the dream may differ in size)."""
     if alpha is None:
@@ -217,25 +198,9 @@ def check_output_path(path: PathLike, force: bool = False, protect: Iterable[Pat
             f"cannot write {path}: unsupported suffix {suffix or '(none)'!r}; "
             f"use one of {', '.join(SUPPORTED_OUTPUT_SUFFIXES)}"
         )
-    fmt = _FORMATS[suffix]
-    target = path.resolve()
-    if not force and any(target == pathlib.Path(p).resolve() for p in protect):
-        raise OutputError(f"refusing to overwrite the input {path}")
-    if path.is_dir():
-        raise OutputError(f"cannot write {path}: it is a directory")
-    if path.exists() and not force:
-        raise OutputError(f"{path} exists; use --force to overwrite it")
-    check_directory_writable(path)
-    return path, fmt
-
-
-def check_directory_writable(path: pathlib.Path) -> None:
-    """The directory an output goes into must exist and be writable (checked before work)."""
-    parent = path.parent
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {path}: the directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"cannot write {path}: the directory {parent} is not writable")
+    refuse_directory(path)  # first: --force would not help
+    # The input image is read whole before its dream is written, so --force may overwrite it.
+    return check_output_target(path, force, protect, force_overwrites_input=True), _FORMATS[suffix]
 
 
 def save_image(
@@ -247,35 +212,13 @@ def save_image(
 ) -> pathlib.Path:
     """Write atomically (temp file + fsync + os.replace) so a failure never leaves half a file."""
     path, fmt = check_output_path(path, force=force, protect=protect)
-    parent = path.parent
     if img.mode not in ("RGB", "RGBA", "L"):
         has_alpha = "A" in img.getbands() or "transparency" in img.info
         img = img.convert("RGBA" if has_alpha else "RGB")
     if fmt in ("JPEG", "BMP") and img.mode == "RGBA":
         img = img.convert("RGB")  # these formats cannot hold alpha
     kwargs = _save_kwargs(fmt, settings)
-
-    try:
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix="." + path.name + ".", suffix=".tmp")
-    except OSError as e:
-        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, format=fmt, **kwargs)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs should be readable like any image
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(e, (OSError, ValueError)):
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-            raise OutputError(f"cannot write {path}: {reason}".splitlines()[0]) from None
-        raise
-    return path
+    return write_atomic(path, lambda f: img.save(f, format=fmt, **kwargs))
 
 
 def read_settings(path: PathLike) -> dict[str, Any] | None:

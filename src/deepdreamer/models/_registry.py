@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ from .fold import fold_batchnorm
 from .fuse import fuse_conv_activations
 from .samepad import has_same_convs, symmetric_same_convs
 
-__all__ = ["REGISTRY", "get_entry", "list_models", "load_model", "DreamModel", "imagenet_labels"]
+__all__ = ["REGISTRY", "get_entry", "list_models", "load_model", "DreamModel", "NetRecord", "imagenet_labels"]
 
 
 def _vgg_layers(convs_per_stage: tuple[int, ...]) -> tuple:
@@ -184,25 +185,36 @@ def imagenet_labels() -> list[str]:
 
 
 @dataclass
-class _FastNet:
+class NetRecord:
+    """A network a capture can forward, with what is looked up per call kept beside it: the
+    module table (hooks are registered by name), whether it has TF-'SAME' convs that pad for
+    free on stride*k + 1 px inputs, and the memory probe's results (engine/memory.py)."""
+
     net: nn.Module
     modules: dict[str, nn.Module]
+    same_padding: bool = False
+    probes: dict = field(default_factory=dict)  # (layers, precision) -> bytes per pixel
 
 
 @dataclass
 class DreamModel:
-    """A loaded, frozen network plus its entry: build once, reuse across many calls."""
+    """A loaded, frozen network plus its entry: build once, reuse across many calls and threads.
+
+    Nothing a dream does changes it: the fast nets are built once each under a lock, and the
+    hooks a capture needs are shared and reference-counted (models/hooks.py), so any number of
+    threads can dream with one DreamModel at the same time."""
 
     entry: ModelEntry
     net: nn.Module
     device: torch.device
     weights: str  # where the weights came from, recorded with every output
-    _modules: dict[str, nn.Module] = field(default_factory=dict, repr=False)
-    _fast_nets: dict[frozenset[str], _FastNet] = field(default_factory=dict, repr=False)
-    _fast_same: bool = field(default=False, repr=False)
+    _plain: NetRecord = field(init=False, repr=False)
+    _fast_nets: dict[frozenset[str], NetRecord] = field(default_factory=dict, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _hooks: dict = field(default_factory=dict, repr=False)  # models/hooks.py's shared hooks
 
     def __post_init__(self) -> None:
-        self._modules = dict(self.net.named_modules())
+        self._plain = NetRecord(self.net, dict(self.net.named_modules()))
         self._mean = torch.tensor(self.entry.mean, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(self.entry.std, device=self.device).view(1, 3, 1, 1)
 
@@ -220,44 +232,41 @@ class DreamModel:
         layout). A conv that is itself one of `layers` keeps its BN and its separate activation,
         so what is read there is unchanged. Built on first use per such set and kept, so a
         DreamModel reused across calls pays for it once; `net` itself is never changed."""
-        return self._fast(layers).net
+        return self.record(layers, fast=True).net
 
-    def _fast(self, layers: Iterable[str]) -> _FastNet:
-        """`fast_net_for`'s net with its module table (hooks are registered by name)."""
-        keep = frozenset(n for n in layers if isinstance(self._modules.get(n), nn.Conv2d))
-        if keep not in self._fast_nets:
-            fast = fold_batchnorm(self.net, keep=keep)
-            fast = symmetric_same_convs(fast)  # TF 'SAME' padding without a padded copy
-            if self.device.type == "cpu":
-                fast = fuse_conv_activations(fast, self.net, keep=keep)
-                fast = fast.to(memory_format=torch.channels_last)
-            fast = fast.eval().requires_grad_(False)
-            self._fast_same = has_same_convs(fast)
-            self._fast_nets[keep] = _FastNet(fast, dict(fast.named_modules()))
-        return self._fast_nets[keep]
+    def record(self, layers: Iterable[str] = (), fast: bool = True) -> NetRecord:
+        """The net a capture of `layers` forwards (the fast one, or `net` itself) with its
+        module table. The fast nets are built under the model's lock, once per set of conv
+        layers read: two threads asking at once get the same net."""
+        if not fast:
+            return self._plain
+        keep = frozenset(n for n in layers if isinstance(self._plain.modules.get(n), nn.Conv2d))
+        found = self._fast_nets.get(keep)
+        if found is not None:
+            return found
+        with self._lock:
+            if keep not in self._fast_nets:
+                self._fast_nets[keep] = self._build_fast(keep)
+            return self._fast_nets[keep]
+
+    def _build_fast(self, keep: frozenset[str]) -> NetRecord:
+        fast = fold_batchnorm(self.net, keep=keep)
+        fast = symmetric_same_convs(fast)  # TF 'SAME' padding without a padded copy
+        if self.device.type == "cpu":
+            fast = fuse_conv_activations(fast, self.net, keep=keep)
+            fast = fast.to(memory_format=torch.channels_last)
+        fast = fast.eval().requires_grad_(False)
+        return NetRecord(fast, dict(fast.named_modules()), same_padding=has_same_convs(fast))
 
     @property
     def fast_net(self) -> nn.Module:
         """The fast net for layers that are not convs (block outputs): all of it folded and fused."""
         return self.fast_net_for(())
 
-    @property
-    def fast_same_padding(self) -> bool:
-        """The fast net has TF-'SAME' convs that pad for free on inputs of stride*k + 1 px."""
-        self.fast_net  # noqa: B018 - built on first use
-        return self._fast_same
-
-    def module(self, layer: str, fast: bool = False, layers: Iterable[str] = ()) -> nn.Module:
-        """The module for a catalogue layer in `net`, or, when `fast`, in the fast net for
-        `layers` (which must include `layer`)."""
-        self.entry.layer(layer)  # unknown names raise with suggestions
-        if fast:
-            return self._fast(tuple(layers) or (layer,)).modules[layer]
-        return self._modules[layer]
-
-    @property
-    def labels(self) -> list[str]:
-        return imagenet_labels()
+    def cached_nets(self) -> list[nn.Module]:
+        """`net` and every fast net built so far (what a test checks for leftover hooks)."""
+        with self._lock:
+            return [self.net] + [r.net for r in self._fast_nets.values()]
 
 
 def load_model(

@@ -1,6 +1,15 @@
 """Capture named activations with forward hooks, and stop the forward pass once all are caught.
 
-Hooks are resources: `capture` registers them in a context manager and removes them in
+One DreamModel serves many callers at once (threads of a server, a progress callback that
+evaluates an objective mid-dream), so what a forward pass captures must belong to that pass,
+not to the shared modules. Each hooked module therefore carries ONE dispatching hook per net,
+shared by every capture that reads it and reference-counted (added by the first capture,
+removed by the last, under the model's lock); the hook hands the activation to the pass that
+is running in the current thread, found through a context variable that `Capture.run` sets
+for exactly the length of its forward pass. A pass in another thread, or an outer capture
+whose forward is not running, never sees it.
+
+Hooks are resources: `capture` takes them in a context manager and gives them back in
 `finally`, so a failed run leaves the model as it was (timm's FeatureHooks habit).
 """
 
@@ -8,10 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 import torch
+import torch.nn as nn
 
-from ._registry import DreamModel
+from ._registry import DreamModel, NetRecord
 
 __all__ = ["Capture", "capture"]
 
@@ -20,11 +32,37 @@ class _StopForward(Exception):
     """Raised inside a hook to skip the layers after the deepest one we need."""
 
 
+@dataclass
+class _Pass:
+    """One forward pass of one capture: what it wants and what it caught so far."""
+
+    net: nn.Module
+    wanted: frozenset[str]
+    caught: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+_RUNNING: ContextVar[_Pass | None] = ContextVar("deepdreamer_forward_pass", default=None)
+
+
+def _dispatch(net: nn.Module, name: str):
+    """The hook shared by every capture of `name` in `net`."""
+
+    def hook(_module, _inputs, output):
+        run = _RUNNING.get()
+        if run is None or run.net is not net or name not in run.wanted:
+            return
+        run.caught.setdefault(name, output)  # a module run twice keeps its first output
+        if len(run.caught) == len(run.wanted):
+            raise _StopForward
+
+    return hook
+
+
 class Capture:
-    """Hooks live on the modules of `net`, the network `run` forwards: the model's fast net for
-    these layers when `fast`, else `model.net`. With `precision='bf16'` the forward runs under
-    CPU autocast and the activations are handed back as fp32, so objectives and gradients stay
-    fp32."""
+    """Forwards `net` (the model's fast net for these layers when `fast`, else `model.net`) and
+    returns the layers' activations. With `precision='bf16'` the forward runs under autocast
+    and the activations come back as fp32, so objectives and gradients stay fp32. Safe to use
+    from several threads: each `run` keeps its own state."""
 
     def __init__(
         self, model: DreamModel, layers: Iterable[str], *, fast: bool = False, precision: str = "fp32"
@@ -34,23 +72,20 @@ class Capture:
         self.model = model
         self.fast = fast
         self.layers = tuple(dict.fromkeys(layers))
-        self.net = model.fast_net_for(self.layers) if fast else model.net
+        for name in self.layers:
+            model.entry.layer(name)  # unknown names raise with suggestions
+        self.record: NetRecord = model.record(self.layers, fast=fast)
+        self.net = self.record.net
         self.precision = precision
-        self.activations: dict[str, torch.Tensor] = {}
-        self._handles: list = []
 
-    def _hook(self, name: str):
-        def hook(_module, _inputs, output):
-            if name not in self.activations:  # a module run twice keeps its first output
-                self.activations[name] = output
-            if len(self.activations) == len(self.layers):
-                raise _StopForward
-
-        return hook
+    @property
+    def same_padding(self) -> bool:
+        """The net pads its TF-'SAME' convs for free on inputs of stride*k + 1 px."""
+        return self.record.same_padding
 
     def run(self, pixels: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Forward [0, 1] pixels; return the requested activations (cleared on every call)."""
-        self.activations = {}
+        """Forward [0, 1] pixels; return the requested activations."""
+        run = _Pass(self.net, frozenset(self.layers))
         x = self.model.normalize(pixels)
         if self.fast and self.model.device.type == "cpu":
             x = x.contiguous(memory_format=torch.channels_last)  # match the net's layout
@@ -59,30 +94,54 @@ class Capture:
             if self.precision == "bf16"
             else nullcontext()
         )
+        token = _RUNNING.set(run)
         try:
             with autocast:
                 self.net(x)
         except _StopForward:
             pass
-        missing = [n for n in self.layers if n not in self.activations]
+        finally:
+            _RUNNING.reset(token)
+        missing = [n for n in self.layers if n not in run.caught]
         if missing:  # pragma: no cover - every catalogue layer is reached, a test checks it
             raise RuntimeError(f"layers {missing} were not reached by the forward pass")
-        acts, self.activations = self.activations, {}
-        return {name: a.float() for name, a in acts.items()}  # no-op in fp32
+        return {name: run.caught[name].float() for name in self.layers}  # no-op in fp32
+
+
+def _take(model: DreamModel, record: NetRecord, name: str) -> None:
+    key = (id(record.net), name)
+    with model._lock:
+        entry = model._hooks.get(key)
+        if entry is None:
+            handle = record.modules[name].register_forward_hook(_dispatch(record.net, name))
+            model._hooks[key] = [handle, 1]
+        else:
+            entry[1] += 1
+
+
+def _give_back(model: DreamModel, record: NetRecord, name: str) -> None:
+    key = (id(record.net), name)
+    with model._lock:
+        entry = model._hooks[key]
+        entry[1] -= 1
+        if entry[1] == 0:
+            entry[0].remove()
+            del model._hooks[key]
 
 
 @contextmanager
 def capture(
     model: DreamModel, layers: Iterable[str], *, fast: bool = False, precision: str = "fp32"
 ) -> Iterator[Capture]:
+    """A Capture whose hooks exist for the length of the `with` block (captures may nest and
+    run in many threads at once; the last one out removes the hooks)."""
     cap = Capture(model, layers, fast=fast, precision=precision)
+    taken: list[str] = []
     try:
         for name in cap.layers:
-            module = model.module(name, fast=fast, layers=cap.layers)  # the net `cap.run` forwards
-            cap._handles.append(module.register_forward_hook(cap._hook(name)))
+            _take(model, cap.record, name)
+            taken.append(name)
         yield cap
     finally:
-        for handle in cap._handles:
-            handle.remove()
-        cap._handles.clear()
-        cap.activations = {}
+        for name in taken:
+            _give_back(model, cap.record, name)

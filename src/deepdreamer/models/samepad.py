@@ -63,6 +63,7 @@ def symmetric_same_convs(net: nn.Module) -> nn.Module:
                 conv = SameConv2d(
                     child.in_channels, child.out_channels, child.kernel_size, child.stride, 0,
                     child.dilation, child.groups, child.bias is not None,
+                    device=child.weight.device, dtype=child.weight.dtype,  # the net's, not the default
                 )
                 conv.weight, conv.bias = child.weight, child.bias
                 setattr(parent, name, conv)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..api import PreparedDream
+from ..pipeline import PreparedDream
 from ..config import ZoomConfig
 from ..engine import ProgressCallback
 from .flow import FlowEstimator, warp

@@ -1,15 +1,13 @@
 """Writing frames out: an MP4/MOV/MKV video (H.264 where the build has it), a GIF, or a folder of
 numbered PNGs. Always through a temporary file or folder that replaces the target only when
-complete, so a failure or an interruption never leaves a partial output. PyAV only: no ffmpeg
-command line is ever built."""
+complete (io.atomic), so a failure or an interruption never leaves a partial output. PyAV
+only: no ffmpeg command line is ever built."""
 
 from __future__ import annotations
 
 import json
 import os
 import pathlib
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -19,7 +17,8 @@ import numpy as np
 from PIL import Image
 
 from ..errors import OutputError
-from ..io.images import check_directory_writable
+from ..io.atomic import AtomicTarget, write_failed
+from ..io.outputs import check_output_target, refuse_directory
 
 __all__ = ["AudioClip", "FrameWriter", "check_video_output", "output_kind", "VIDEO_SUFFIXES"]
 
@@ -58,25 +57,17 @@ def output_kind(path: str | os.PathLike) -> str:
 def check_video_output(
     path: str | os.PathLike, force: bool = False, protect: Iterable[str | os.PathLike] = ()
 ) -> tuple[pathlib.Path, str]:
-    """Raise OutputError unless `path` can be written; called before a long run starts."""
+    """Raise OutputError unless `path` can be written; called before a long run starts. An
+    input is never overwritten, --force or not (a video is read while its dream is written)."""
     kind = output_kind(path)
-    p = pathlib.Path(path)
-    if any(p.resolve() == pathlib.Path(x).resolve() for x in protect):
-        raise OutputError(f"refusing to overwrite the input {p}")
-    if p.exists():
-        if not force:
-            raise OutputError(f"{p} exists; use --force to overwrite it")
-        if kind == "folder":
-            if not p.is_dir() or any(not _is_frame_file(c) for c in p.iterdir()):
-                raise OutputError(f"refusing to replace {p}: it is not a folder of PNG frames")
-        elif p.is_dir():
-            raise OutputError(f"cannot write {p}: it is a directory")
-    check_directory_writable(p)
-    return p, kind
+    replaceable = _refuse_unless_frames if kind == "folder" else refuse_directory
+    return check_output_target(path, force, protect, replaceable=replaceable), kind
 
 
-def _is_frame_file(p: pathlib.Path) -> bool:
-    return p.is_file() and p.suffix.lower() == ".png"
+def _refuse_unless_frames(p: pathlib.Path) -> None:
+    """--force replaces a folder only if it holds nothing but PNG frames, never someone's files."""
+    if not p.is_dir() or any(not (c.is_file() and c.suffix.lower() == ".png") for c in p.iterdir()):
+        raise OutputError(f"refusing to replace {p}: it is not a folder of PNG frames")
 
 
 def _video_codec() -> str:
@@ -108,16 +99,8 @@ class FrameWriter:
         self.audio = audio if self.kind == "video" else None
         self.count = 0
         self._size: tuple[int, int] | None = None
-        parent = self.path.parent
-        prefix = "." + self.path.name.rstrip("/") + "."
-        try:
-            if self.kind == "folder":
-                self._tmp = tempfile.mkdtemp(dir=parent, prefix=prefix, suffix=".tmp")
-            else:
-                fd, self._tmp = tempfile.mkstemp(dir=parent, prefix=prefix, suffix=".tmp")
-                os.close(fd)
-        except OSError as e:
-            raise OutputError(f"cannot write {self.path}: {e.strerror or e}") from None
+        self._target = AtomicTarget(self.path, directory=self.kind == "folder")
+        self._tmp = str(self._target.tmp)  # PIL and PyAV write here
         self._container = None
         self._gif_frames: list[Image.Image] = []
         self._audio_packets: Iterator | None = None
@@ -141,7 +124,7 @@ class FrameWriter:
                 self._write_video(frame)
         except OSError as e:
             self.abort()
-            raise OutputError(f"cannot write {self.path}: {e.strerror or e}") from None
+            raise write_failed(self.path, e) from None
         self.count += 1
 
     def _open_video(self, w: int, h: int) -> None:
@@ -207,21 +190,11 @@ class FrameWriter:
                 first.save(self._tmp, format="GIF", save_all=True, append_images=rest,
                            duration=duration, loop=0)
                 self._gif_frames = []
-            if self.kind == "folder":
-                os.chmod(self._tmp, 0o755)
-                if self.path.exists():  # checked to be a folder of frames (and --force)
-                    shutil.rmtree(self.path)
-                os.replace(self._tmp, self.path)
-            else:
-                with open(self._tmp, "rb") as f:
-                    os.fsync(f.fileno())
-                os.chmod(self._tmp, 0o644)  # mkstemp makes 0600
-                os.replace(self._tmp, self.path)
+            self._target.commit()  # an existing folder was checked to hold only frames (--force)
         except BaseException as e:
             self.abort()
             if isinstance(e, (OSError, av.error.FFmpegError, ValueError)):
-                reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-                raise OutputError(f"cannot write {self.path}: {reason}".splitlines()[0]) from None
+                raise write_failed(self.path, e) from None
             raise
         return self.path
 
@@ -233,13 +206,7 @@ class FrameWriter:
                 pass
             self._container = None
         self._gif_frames = []
-        if os.path.isdir(self._tmp):
-            shutil.rmtree(self._tmp, ignore_errors=True)
-        else:
-            try:
-                os.unlink(self._tmp)
-            except OSError:
-                pass
+        self._target.abort()
 
     def __enter__(self) -> "FrameWriter":
         return self
@@ -269,6 +236,15 @@ def _audio_packets(clip: AudioClip, container) -> Iterator | None:
 
 def _encode_audio(source, ain, out, resampler, clip: AudioClip, rate: int) -> Iterator:
     written = 0
+
+    def encode(frame):  # resample (None flushes the resampler), stamp in samples, encode
+        nonlocal written
+        for rf in resampler.resample(frame):
+            rf.pts, rf.time_base = written, Fraction(1, rate)
+            written += rf.samples
+            for packet in out.encode(rf):
+                yield _packet_time(packet), packet
+
     try:
         for frame in source.decode(ain):
             t = frame.time
@@ -278,16 +254,8 @@ def _encode_audio(source, ain, out, resampler, clip: AudioClip, rate: int) -> It
                     continue
                 if clip.end is not None and t >= clip.end:
                     break
-            for rf in resampler.resample(frame):
-                rf.pts, rf.time_base = written, Fraction(1, rate)
-                written += rf.samples
-                for packet in out.encode(rf):
-                    yield _packet_time(packet), packet
-        for rf in resampler.resample(None):
-            rf.pts, rf.time_base = written, Fraction(1, rate)
-            written += rf.samples
-            for packet in out.encode(rf):
-                yield _packet_time(packet), packet
+            yield from encode(frame)
+        yield from encode(None)
         for packet in out.encode(None):
             yield _packet_time(packet), packet
     except av.error.FFmpegError:

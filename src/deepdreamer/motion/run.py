@@ -11,20 +11,20 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from PIL import Image
 
-from ..api import draw_seed, prepare_dream
-from ..config import DreamConfig, FrameTime, VideoConfig, ZoomConfig, parse_frame_time
+from ..config import DreamConfig, VideoConfig, ZoomConfig
 from ..engine import Notice, ProgressCallback
 from ..engine.progress import report
 from ..errors import ConfigError
 from ..io import load_image, to_tensor
 from ..models import DreamModel
+from ..pipeline import draw_seed, prepare_dream
 from .lock import NATURAL_STATS, ColourStats
 from .loops import FrameProgress, video_loop, zoom_loop
 from .output import AudioClip, FrameWriter, check_video_output, output_kind
 from .source import VideoSource
 from .store import FrameStore, read_manifest
 
-__all__ = ["MotionResult", "dream_video", "render_video", "render_zoom", "zoom"]
+__all__ = ["MotionResult", "render_video", "render_zoom"]
 
 
 @dataclass
@@ -85,7 +85,7 @@ def render_zoom(
     resume: bool = False,
     keep_frames: bool = False,
 ) -> MotionResult | Iterator[Image.Image]:
-    """The zoom feedback loop; see `deepdreamer.zoom`."""
+    """The zoom feedback loop from configs; see `deepdreamer.zoom` for the keyword call."""
     if zoom.init == "image" and source is None:
         raise ConfigError("the zoom needs an input image, or init 'noise'")
     if zoom.init == "noise" and source is not None:
@@ -139,7 +139,8 @@ def render_video(
     resume: bool = False,
     keep_frames: bool = False,
 ) -> MotionResult | Iterator[Image.Image]:
-    """Dream a video frame by frame with optical-flow coherence; see `deepdreamer.dream_video`."""
+    """A video dreamed frame by frame with optical-flow coherence, from configs; see
+    `deepdreamer.dream_video` for the keyword call."""
     if output is not None:
         check_video_output(output, force=force, protect=[source])
     clip = VideoSource(source, max_size=config.max_size)
@@ -180,77 +181,4 @@ def render_video(
         output, settings, end - start, resume, force, keep_frames, frames_from,
         lambda: FrameWriter(output, clip.fps, audio=audio, force=force, protect=[source], metadata=settings),
         progress, notices,
-    )
-
-
-def _split_settings(layers, model, settings: dict, motion_type):
-    """Keyword settings -> (DreamConfig, the motion config, a loaded model or None)."""
-    motion_fields = set(motion_type.__dataclass_fields__)
-    motion = {k: settings.pop(k) for k in list(settings) if k in motion_fields}
-    if isinstance(layers, str):
-        layers = [layers]
-    pairs = tuple(layers.items()) if isinstance(layers, dict) else tuple((n, 1.0) for n in layers or ())
-    loaded = model if isinstance(model, DreamModel) else None
-    config = DreamConfig(model=loaded.name if loaded else model, layers=pairs, **settings)
-    return config, motion, loaded
-
-
-def zoom(
-    source: str | os.PathLike | Image.Image | None = None,
-    output: str | os.PathLike | None = None,
-    model: str | DreamModel = DreamConfig.model,
-    layers: str | list[str] | dict[str, float] | None = None,
-    *,
-    progress: ProgressCallback | None = None,
-    force: bool = False,
-    resume: bool = False,
-    keep_frames: bool = False,
-    **settings,
-) -> MotionResult | Iterator[Image.Image]:
-    """The zoom feedback loop: dream, zoom/rotate/pan the result, dream it again.
-
-    With `output` (an .mp4/.mov/.mkv, .gif, or a folder for numbered PNGs) the frames are
-    written and a MotionResult returned; without, an iterator of PIL frames. Keywords are
-    ZoomConfig fields (frames, zoom, rotate, pan, steps_per_frame, fps, init, size, cycle,
-    cycle_every, colour_lock) or DreamConfig fields (octaves, steps, seed, ...). `progress`
-    receives the engine's events and a FrameProgress per finished frame; False cancels.
-    """
-    config, motion, loaded = _split_settings(layers, model, settings, ZoomConfig)
-    if "cycle" in motion and isinstance(motion["cycle"], str):
-        motion["cycle"] = (motion["cycle"],)
-    for key in ("pan", "size", "cycle"):
-        if key in motion:
-            motion[key] = tuple(motion[key])
-    return render_zoom(
-        config, ZoomConfig(**motion), source, output, model=loaded, progress=progress,
-        force=force, resume=resume, keep_frames=keep_frames,
-    )
-
-
-def dream_video(
-    source: str | os.PathLike,
-    output: str | os.PathLike | None = None,
-    model: str | DreamModel = DreamConfig.model,
-    layers: str | list[str] | dict[str, float] | None = None,
-    *,
-    progress: ProgressCallback | None = None,
-    force: bool = False,
-    resume: bool = False,
-    keep_frames: bool = False,
-    **settings,
-) -> MotionResult | Iterator[Image.Image]:
-    """Dream a video frame by frame; optical flow carries each frame's dream into the next.
-
-    Keywords are VideoConfig fields (flow_blend, start, end: seconds, or '60f' for a frame) or
-    DreamConfig fields. The frame rate and the audio track are kept. Output and return value as
-    for `zoom`; with `resume=True` an interrupted run continues from the frames it kept.
-    """
-    config, motion, loaded = _split_settings(layers, model, settings, VideoConfig)
-    for key in ("start", "end"):
-        value = motion.get(key)
-        if value is not None and not isinstance(value, FrameTime):
-            motion[key] = parse_frame_time(str(value))
-    return render_video(
-        config, VideoConfig(**motion), source, output, model=loaded, progress=progress,
-        force=force, resume=resume, keep_frames=keep_frames,
     )

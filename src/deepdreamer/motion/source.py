@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputVideoError
 
-__all__ = ["VideoSource", "open_video"]
+__all__ = ["VideoSource"]
 
 
 class VideoSource:
@@ -93,7 +93,3 @@ def _fit(size: tuple[int, int], max_size: int) -> tuple[int, int]:
 def _reason(e: Exception) -> str:
     text = getattr(e, "strerror", None) or str(e)
     return text.splitlines()[0] if text else type(e).__name__
-
-
-def open_video(path: str | os.PathLike, max_size: int = 0) -> VideoSource:
-    return VideoSource(path, max_size)

@@ -1,19 +1,22 @@
 """The frames of a long run kept on disk (`OUT.frames/`), so an interrupted run resumes where it
 stopped. manifest.json records the settings and seed; each frame is a PNG written atomically, so
-a kill mid-write leaves the previous frames intact and no half frame."""
+a kill mid-write leaves the previous frames intact and no half frame. The folder itself appears
+with its manifest already inside (made as a temporary folder and renamed), so a kill while it
+is created never leaves a folder the next run would not recognise."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pathlib
 import shutil
-import tempfile
 
 import numpy as np
 from PIL import Image
 
 from ..errors import ConfigError, OutputError
+from ..io.atomic import AtomicTarget, write_atomic, write_failed
 
 __all__ = ["FrameStore", "work_dir_for"]
 
@@ -57,11 +60,7 @@ class FrameStore:
                     "use --resume to continue it or --force to start over"
                 )
         if not self.dir.exists():
-            try:
-                self.dir.mkdir()
-                _write_atomic(self.dir / _MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
-            except OSError as e:
-                raise OutputError(f"cannot write {self.dir}: {e.strerror or e}") from None
+            _create(self.dir, json.dumps(manifest, indent=1, sort_keys=True).encode())
         self.done = 0
         while self.done < frames and self._path(self.done).exists():
             self.done += 1
@@ -70,11 +69,7 @@ class FrameStore:
         return self.dir / f"{index:06d}.png"
 
     def save(self, index: int, frame: np.ndarray) -> None:
-        data = _png_bytes(frame)
-        try:
-            _write_atomic(self._path(index), data)
-        except OSError as e:
-            raise OutputError(f"cannot write {self._path(index)}: {e.strerror or e}") from None
+        write_atomic(self._path(index), _png_bytes(frame))
 
     def load(self, index: int) -> np.ndarray:
         try:
@@ -102,26 +97,17 @@ def _check_same(old: dict, new: dict, where: pathlib.Path) -> None:
         )
 
 
-def _png_bytes(frame: np.ndarray) -> bytes:
-    import io
+def _create(folder: pathlib.Path, manifest: bytes) -> None:
+    """The work folder with its manifest, put in place in one rename."""
+    with AtomicTarget(folder, directory=True) as target:
+        try:
+            (target.tmp / _MANIFEST).write_bytes(manifest)
+            target.commit(replace=False)  # fsyncs the manifest; never removes another run's folder
+        except OSError as e:
+            raise write_failed(folder, e) from None
 
+
+def _png_bytes(frame: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(frame).save(buf, format="PNG", compress_level=1)  # speed over size: temporary
     return buf.getvalue()
-
-
-def _write_atomic(path: pathlib.Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

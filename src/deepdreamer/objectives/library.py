@@ -71,7 +71,8 @@ def neuron(layer: str, c: int, x: int | None = None, y: int | None = None) -> Ob
 def direction(layer: str, vector: Sequence[float] | torch.Tensor) -> Objective:
     """Mean over batch and positions of the dot product of the activation (a vector in channel
     space) with `vector` (not normalised, as in Lucid's `direction`)."""
-    v = torch.as_tensor(vector, dtype=torch.float32).flatten()
+    # kept on the host and moved to the activations' device when read
+    v = torch.as_tensor(vector, dtype=torch.float32, device="cpu").flatten()
 
     def fn(acts):
         a = _act(acts, layer)

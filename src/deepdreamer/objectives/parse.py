@@ -24,6 +24,7 @@ import re
 
 from ..errors import ConfigError
 from .base import Objective, layer_l2
+from .channels import CHANNEL_LIST, parse_channel_numbers
 from .library import channel, check_channel, class_logit, neuron
 
 __all__ = ["parse_objective", "parse_channel_list"]
@@ -34,7 +35,7 @@ _TERM = re.compile(
 )
 _LAYER = re.compile(
     r"^(?P<layer>[A-Za-z_][\w.]*)"
-    r"(?::(?P<chans>\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*)(?:@(?P<x>\d+),(?P<y>\d+))?)?$"
+    rf"(?::(?P<chans>{CHANNEL_LIST})(?:@(?P<x>\d+),(?P<y>\d+))?)?$"
 )
 
 
@@ -43,19 +44,6 @@ def _malformed(spec: str, why: str) -> ConfigError:
         f"malformed objective {spec!r}: {why} (expected e.g. 'blocks.5', 'blocks.5:37', "
         f"'blocks.5:37@3,4', 'blocks.5:3,7,12-15', 'class:dumbbell', joined by + or ' - ')"
     )
-
-
-def _channels(spec: str, chans: str) -> list[int]:
-    out: list[int] = []
-    for part in chans.split(","):
-        if "-" in part:
-            a, b = (int(s) for s in part.split("-"))
-            if b < a:
-                raise _malformed(spec, f"range {part} runs backwards")
-            out.extend(range(a, b + 1))
-        else:
-            out.append(int(part))
-    return list(dict.fromkeys(out))
 
 
 def _body(spec: str, body: str, entry) -> Objective:
@@ -71,7 +59,7 @@ def _body(spec: str, body: str, entry) -> Objective:
     info = entry.layer(layer)  # unknown layer -> UnknownNameError with suggestions
     if m["chans"] is None:
         return layer_l2(layer)
-    chans = _channels(spec, m["chans"])
+    chans = parse_channel_numbers(m["chans"], lambda why: _malformed(spec, why))
     for c in chans:
         check_channel(layer, c, info.channels)
     if m["x"] is not None:
@@ -117,7 +105,7 @@ def parse_channel_list(spec: str, entry) -> tuple[str, list[int]]:
             f"expected LAYER:CHANNELS such as 'blocks.5:0-15' or 'blocks.5:3,7,12-15', got {spec!r}"
         )
     info = entry.layer(m["layer"])
-    chans = _channels(spec, m["chans"])
+    chans = parse_channel_numbers(m["chans"], lambda why: _malformed(spec, why))
     for c in chans:
         check_channel(m["layer"], c, info.channels)
     return m["layer"], chans

@@ -11,12 +11,13 @@ import torch
 
 from ..errors import ConfigError
 from .base import Objective
+from .channels import CHANNEL_LIST, parse_channel_numbers
 from .library import check_channel
 
 __all__ = ["ChannelSelection", "parse_channel_selection", "selected_l2"]
 
 _RANK = re.compile(r"^(top|bottom):(\d+)$")
-_LIST = re.compile(r"^\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*$")
+_LIST = re.compile(rf"^{CHANNEL_LIST}$")
 
 
 @dataclass(frozen=True)
@@ -59,22 +60,14 @@ def parse_channel_selection(spec: str) -> ChannelSelection:
             f"channels {spec!r} should be a list such as 3,7,12-15 or top:8 / bottom:8, "
             f"optionally after a layer (blocks.5:3,7)"
         )
-    out: list[int] = []
-    for part in rest.split(","):
-        a, _, b = part.partition("-")
-        lo, hi = int(a), int(b or a)
-        if hi < lo:
-            raise ConfigError(f"channel range {part} runs backwards")
-        out.extend(range(lo, hi + 1))
-    return ChannelSelection(layer, tuple(dict.fromkeys(out)))
+    return ChannelSelection(layer, tuple(parse_channel_numbers(rest)))
 
 
 def selected_l2(layer: str, channels: tuple[int, ...]) -> Objective:
     """DeepDream's L2 objective on the chosen channels only."""
-    index = torch.tensor(channels, dtype=torch.long)
-
     def fn(acts):
         a = acts[layer].float()
-        return a.index_select(1, index.to(a.device)).pow(2).mean()
+        index = torch.tensor(channels, dtype=torch.long, device=a.device)  # the model's device
+        return a.index_select(1, index).pow(2).mean()
 
     return Objective(fn, (layer,), f"{layer}:{','.join(map(str, channels))} (L2)")

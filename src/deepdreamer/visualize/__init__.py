@@ -1,18 +1,10 @@
 """Feature visualisation: grow, from noise, the image that most excites a channel, a neuron or a
 class (Lucid's `optvis`): parameterisation (`param`), robustness transforms (`transforms`), the
-Adam loop (`render`), contact sheets and activation maps (`grid`, `activations`), one-call API
-(`api`)."""
+Adam loop (`render`), contact sheets and activation maps (`grid`, `activations`), runs from a config
+(`run`; the one-call `visualize` is `deepdreamer.visualize`)."""
 
 from .activations import ActivationMaps, activation_maps
-from .api import (
-    Visualized,
-    activations,
-    activations_config,
-    feature_sheet,
-    render_config,
-    render_sheet,
-    visualize,
-)
+from .run import Visualized, activations_config, render_config, render_sheet
 from .param import FourierParam, ImageParam, PixelParam, make_param
 from .render import RenderResult, blur_penalty, render, total_variation
 from .transforms import RobustnessTransforms, TransformParams
@@ -27,14 +19,11 @@ __all__ = [
     "TransformParams",
     "Visualized",
     "activation_maps",
-    "activations",
     "activations_config",
     "blur_penalty",
-    "feature_sheet",
     "make_param",
     "render",
     "render_config",
     "render_sheet",
     "total_variation",
-    "visualize",
 ]

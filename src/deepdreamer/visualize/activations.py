@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from ..errors import ConfigError
+from ..io.tensors import to_pil
 from ..models import DreamModel, capture
 from .grid import colorize, labelled_grid
 
@@ -39,9 +40,7 @@ def activation_maps(model: DreamModel, pixels: torch.Tensor, layer: str, top: in
     tile_size = (tile, max(1, round(tile * h / w))) if w >= h else (max(1, round(tile * w / h)), tile)
     tiles = [colorize(acts[c].numpy()).resize(tile_size, Image.NEAREST) for c in order]
     grid = labelled_grid(tiles, [f"{c} ({means[c]:.2f})" for c in order])
-    photo = Image.fromarray(
-        (pixels[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy(), mode="RGB"
-    )
+    photo = to_pil(pixels)
     side = photo.resize((max(1, round(photo.width * grid.height / photo.height)), grid.height))
     out = Image.new("RGB", (side.width + grid.width, grid.height), (255, 255, 255))
     out.paste(side, (0, 0))

@@ -44,7 +44,7 @@ class PixelParam(ImageParam):
     def __init__(self, batch: int, height: int, width: int, *, generator: torch.Generator,
                  sd: float = 0.01) -> None:
         super().__init__(batch, height, width)
-        self.raw = torch.nn.Parameter(torch.randn(batch, 3, height, width, generator=generator) * sd)
+        self.raw = torch.nn.Parameter(torch.randn(batch, 3, height, width, generator=generator, device="cpu") * sd)
 
     def forward(self) -> torch.Tensor:
         return torch.sigmoid(self.raw)
@@ -57,13 +57,13 @@ class FourierParam(ImageParam):
     def __init__(self, batch: int, height: int, width: int, *, generator: torch.Generator,
                  sd: float = 0.01, decay_power: float = 1.0, decorrelate: bool = True) -> None:
         super().__init__(batch, height, width)
-        fy = torch.fft.fftfreq(height)[:, None]
-        fx = torch.fft.rfftfreq(width)[None, :]
+        fy = torch.fft.fftfreq(height, device="cpu")[:, None]
+        fx = torch.fft.rfftfreq(width, device="cpu")[None, :]
         freqs = torch.sqrt(fx * fx + fy * fy)
         scale = 1.0 / torch.clamp(freqs, min=1.0 / max(height, width)) ** decay_power
         self.register_buffer("scale", scale * math.sqrt(height * width), persistent=False)
         shape = (batch, 3) + tuple(freqs.shape) + (2,)  # real and imaginary parts
-        self.spectrum = torch.nn.Parameter(torch.randn(shape, generator=generator) * sd)
+        self.spectrum = torch.nn.Parameter(torch.randn(shape, generator=generator, device="cpu") * sd)
         self.decorrelate = decorrelate
 
     def forward(self) -> torch.Tensor:
@@ -74,11 +74,15 @@ class FourierParam(ImageParam):
         return torch.sigmoid(image)
 
 
-def make_param(kind: str, batch: int, height: int, width: int, seed: int) -> ImageParam:
-    """'fourier' or 'pixel', initialised from `seed` (the same seed gives the same start)."""
+def make_param(kind: str, batch: int, height: int, width: int, seed: int,
+               device: torch.device | str = "cpu") -> ImageParam:
+    """'fourier' or 'pixel', initialised from `seed` (the same seed gives the same start on
+    every device: the start is drawn on the CPU), on `device` (the model's)."""
     generator = torch.Generator().manual_seed(seed)
     if kind == "fourier":
-        return FourierParam(batch, height, width, generator=generator)
-    if kind == "pixel":
-        return PixelParam(batch, height, width, generator=generator)
-    raise ValueError(f"unknown parameterisation {kind!r}")
+        param = FourierParam(batch, height, width, generator=generator)
+    elif kind == "pixel":
+        param = PixelParam(batch, height, width, generator=generator)
+    else:
+        raise ValueError(f"unknown parameterisation {kind!r}")
+    return param.to(device)
