@@ -15,13 +15,14 @@ from PIL import Image
 import torch
 import torch.nn.functional as F
 
-from deepdreamer.pipeline import dream_image
+import deepdreamer as dd
 from deepdreamer.io import to_pil
 from deepdreamer.models import load_model
 from deepdreamer.objectives import class_index, class_logit, per_item
+from deepdreamer.pipeline import dream_image
 from deepdreamer.presets import PRESETS
 from deepdreamer.settings_file import build_config
-from deepdreamer.visualize import RobustnessTransforms, make_param, render, visualize
+from deepdreamer.visualize import RobustnessTransforms, make_param, render
 from deepdreamer.visualize.grid import labelled_grid
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +57,7 @@ def main() -> None:
 def visualisations(model, seed: int) -> int:
     """The dumbbell (512 steps), and 4 classes after 32 steps in three settings, labelled with
     the probability the model gives each class. Returns the bytes written."""
-    dumbbell = visualize("class:dumbbell", model=model, seed=seed)[0]
+    dumbbell = dd.visualize("class:dumbbell", model=model, seed=seed)[0]
     dumbbell.save(OUT / "dumbbell.jpg", quality=85, optimize=True)
     classes = ["goldfish", "dumbbell", "volcano", "tarantula"]
     objective = per_item([class_logit(model, c) for c in classes])

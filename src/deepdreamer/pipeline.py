@@ -16,7 +16,7 @@ from .config import DreamConfig
 from .dream_inputs import channel_objective, controls_for, guide_objective, load_mask, mask_tensor
 from .engine import DreamResult, Notice, ProgressCallback, resolve_precision, run_dream
 from .engine.progress import report
-from .io import merge_alpha, to_pil
+from .io import merge_alpha, tensor_to_array, to_pil
 from .io.sources import ImageInput, Pixels, read_pixels
 from .models import DreamModel, load_model
 from .objectives import Objective, parse_objective, weighted_layers
@@ -155,7 +155,7 @@ class Dreamed:
     @cached_property
     def image(self) -> Image.Image:
         """As a PIL image: RGB, or RGBA when the input had alpha."""
-        alpha = None if self.alpha is None else to_pil(self.alpha.expand(-1, 3, -1, -1)).convert("L")
+        alpha = None if self.alpha is None else Image.fromarray(tensor_to_array(self.alpha)[..., 0])  # 2-D uint8: mode L
         return merge_alpha(to_pil(self.pixels), alpha)
 
 

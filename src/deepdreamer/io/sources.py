@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..errors import InputImageError
-from .images import load_image, to_tensor
+from .images import load_image
+from .tensors import tensor_to_array, to_tensor
 
 __all__ = ["ImageInput", "Pixels", "describe_input", "is_image_input", "read_pixels", "like_input"]
 
@@ -149,8 +150,7 @@ def like_input(value: ImageInput, rgb: torch.Tensor, alpha: torch.Tensor | None)
             return out[0]
         return out
     if isinstance(value, np.ndarray):
-        hwc = out[0].permute(1, 2, 0).cpu()
         if value.dtype == np.uint8:
-            return hwc.mul(255).clamp_(0, 255).round_().to(torch.uint8).numpy()
-        return np.ascontiguousarray(hwc.numpy())
+            return tensor_to_array(out)  # the 8-bit rounding every output gets
+        return np.ascontiguousarray(out[0].permute(1, 2, 0).cpu().numpy())
     return None

@@ -31,7 +31,7 @@ def array_to_tensor(a: np.ndarray) -> torch.Tensor:
 
 
 def tensor_to_array(t: torch.Tensor) -> np.ndarray:
-    """(1, 3, H, W) or (3, H, W) tensor -> contiguous (H, W, 3) uint8: clamped to [0, 1],
+    """(1, C, H, W) or (C, H, W) tensor -> contiguous (H, W, C) uint8: clamped to [0, 1],
     rounded half to even. Multiplying first and clamping to [0, 255] gives the same bytes as
     clamping first, with one float temporary instead of three."""
     t = _one_image(t, "tensor_to_array").detach().to("cpu", torch.float32)

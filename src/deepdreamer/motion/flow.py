@@ -8,6 +8,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .frames import to_float
+
 __all__ = ["FlowEstimator", "warp"]
 
 # Forward-backward consistency (Sundaram et al. 2010): a pixel's flow is trusted when going
@@ -39,8 +41,8 @@ class FlowEstimator:
         mask = (err <= tol).astype(np.float32)
         # and what the flow says must actually look like the new frame (catches cuts, flashes);
         # compared slightly blurred, so a sub-pixel flow error on a sharp edge does not count
-        warped_prev = warp(previous.astype(np.float32) / 255.0, back)
-        diff = np.abs(cv2.GaussianBlur(warped_prev - current.astype(np.float32) / 255.0, (5, 5), 0))
+        warped_prev = warp(to_float(previous), back)
+        diff = np.abs(cv2.GaussianBlur(warped_prev - to_float(current), (5, 5), 0))
         mask *= (diff.max(axis=2) <= _PHOTOMETRIC).astype(np.float32)
         # out of the frame: nothing to carry
         h, w = mask.shape

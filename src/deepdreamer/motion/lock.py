@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .frames import to_float
+
 __all__ = ["ColourStats", "NATURAL_STATS", "brightness", "lock_colours", "saturation"]
 
 
@@ -17,7 +19,7 @@ class ColourStats:
 
     @classmethod
     def of(cls, frame: np.ndarray) -> "ColourStats":
-        f = frame.astype(np.float32) / 255.0 if frame.dtype == np.uint8 else frame
+        f = to_float(frame)
         flat = f.reshape(-1, 3).astype(np.float64)
         return cls(tuple(flat.mean(0).tolist()), tuple(flat.std(0).tolist()))
 

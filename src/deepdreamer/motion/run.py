@@ -18,6 +18,7 @@ from ..errors import ConfigError
 from ..io import load_image, to_tensor
 from ..models import DreamModel
 from ..pipeline import draw_seed, prepare_dream
+from .frames import to_uint8
 from .lock import NATURAL_STATS, ColourStats
 from .loops import FrameProgress, video_loop, zoom_loop
 from .output import AudioClip, FrameWriter, check_video_output, output_kind
@@ -103,7 +104,7 @@ def render_zoom(
     else:
         w, h = zoom.size
         noise = np.random.default_rng(seed).uniform(0.45, 0.55, size=(h, w, 3))
-        start = np.clip(np.rint(noise * 255), 0, 255).astype(np.uint8)
+        start = to_uint8(noise)
         reference = NATURAL_STATS
         origin = "noise"
     # after the start is known: `--channels top:K` ranks channels on it

@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .frames import to_float
+
 __all__ = ["move_frame"]
 
 
@@ -13,7 +15,7 @@ def move_frame(
 ) -> np.ndarray:
     """Magnify by `zoom`, turn `rotate` degrees counter-clockwise and shift by `pan` pixels, keeping
     the size. Edges that come into view are mirrored from inside so no black border creeps in."""
-    src = frame.astype(np.float32, copy=False) if frame.dtype != np.uint8 else frame.astype(np.float32) / 255.0
+    src = to_float(frame)
     h, w = src.shape[:2]
     if zoom == 1.0 and rotate == 0.0 and pan == (0.0, 0.0):
         return src.copy()
