@@ -24,6 +24,7 @@ from .objectives import Objective, parse_objective, weighted_layers
 __all__ = [
     "Dreamed",
     "PreparedDream",
+    "checked_objective",
     "draw_seed",
     "dream_image",
     "load_source",
@@ -57,7 +58,8 @@ def load_source(source: ImageInput, max_size: int) -> Pixels:
     return read_pixels(source, max_size=max_size)
 
 
-def _checked_objective(objective: Objective, net: DreamModel) -> Objective:
+def checked_objective(objective: Objective, net: DreamModel) -> Objective:
+    """An Objective value handed in by a caller, its layers checked against `net` first."""
     for name in objective.layers:
         net.entry.layer(name)  # a layer this model lacks -> one line with the closest names
     return objective
@@ -123,7 +125,7 @@ def prepare_dream(
     channels = None
     if isinstance(config.objective, Objective):
         layers = config.layers
-        objective = _checked_objective(config.objective, net)
+        objective = checked_objective(config.objective, net)
     elif config.objective:
         layers = config.layers
         objective = parse_objective(config.objective, net.entry)

@@ -13,8 +13,8 @@ from ..engine.progress import ProgressCallback
 from ..io import to_pil
 from ..io.sources import ImageInput
 from ..models import DreamModel
-from ..pipeline import draw_seed, load_source, package_version, resolve_model
 from ..objectives import Objective, channel, diversity, parse_channel_list, parse_objective, per_item
+from ..pipeline import checked_objective, draw_seed, load_source, package_version, resolve_model
 from .activations import ActivationMaps, activation_maps
 from .grid import labelled_grid
 from .param import make_param
@@ -67,9 +67,7 @@ def render_config(config: VisualizeConfig, model: DreamModel | None = None,
     images. Names are checked before any work starts."""
     net = resolve_model(config, model)
     if objective is not None:
-        for layer in objective.layers:
-            net.entry.layer(layer)  # a layer this model lacks -> one line with the closest names
-        goal = objective
+        goal = checked_objective(objective, net)
     else:
         goal = parse_objective(config.objective, net.entry)
     goal = _with_diversity(config, net, goal)
