@@ -23,7 +23,7 @@ from .io.sources import ImageInput, like_input
 from .models import DreamModel, load_model
 from .objectives import Objective
 from .pipeline import Dreamed, dream_image, package_version
-from .settings_file import build_config
+from .settings_file import build_config, layer_pairs
 
 if TYPE_CHECKING:
     from .motion.run import MotionResult
@@ -44,14 +44,6 @@ __all__ = [
 LayerSpec = str | list[str] | tuple[str, ...] | Mapping[str, float]
 
 
-def _layer_pairs(layers: LayerSpec) -> tuple[tuple[str, float], ...]:
-    if isinstance(layers, str):
-        return ((layers, 1.0),)
-    if isinstance(layers, Mapping):
-        return tuple((str(n), float(w)) for n, w in layers.items())
-    return tuple((n, 1.0) if isinstance(n, str) else (str(n[0]), float(n[1])) for n in layers)
-
-
 def _zoom_values(values: dict) -> dict:
     if isinstance(values.get("cycle"), str):
         values["cycle"] = (values["cycle"],)
@@ -70,7 +62,6 @@ def _video_values(values: dict) -> dict:
 
 
 _NORMALISE = {ZoomConfig: _zoom_values, VideoConfig: _video_values}
-_PRESET_KINDS = {DreamConfig: "dream", VisualizeConfig: "visualize"}
 
 
 def configs_from_keywords(
@@ -93,7 +84,7 @@ def configs_from_keywords(
     if model is not None:
         values["model"] = loaded.name if loaded else model
     if layers is not None:
-        values["layers"] = _layer_pairs(layers)
+        values["layers"] = layer_pairs(layers)
     preset = values.pop("preset", None)
     own = {f.name for f in fields(primary)}
     groups: list[dict] = [{} for _ in extra]
@@ -107,10 +98,7 @@ def configs_from_keywords(
         else:
             choices = own.union(*({f.name for f in fields(k)} for k in extra)) | {"preset"}
             raise UnknownNameError("setting", key, choices)
-    kind = _PRESET_KINDS.get(primary)
-    if preset is not None and kind is None:
-        raise UnknownNameError("setting", "preset", own)
-    config = build_config(values, preset=preset, config_type=primary, kind=kind or "dream")
+    config = build_config(values, preset=preset, config_type=primary)
     others = [kind(**_NORMALISE.get(kind, dict)(group)) for kind, group in zip(extra, groups)]
     return config, others, loaded
 

@@ -20,6 +20,7 @@ __all__ = [
     "VideoConfig",
     "VisualizeConfig",
     "ZoomConfig",
+    "is_given",
     "parse_frame_time",
     "parse_layer_spec",
 ]
@@ -60,6 +61,9 @@ class DreamConfig:
     preset: str | None = None  # the preset these settings started from (recorded, not applied)
 
     def __post_init__(self) -> None:
+        for name in ("guide", "mask"):  # an empty path (a TOML "" or --mask "") is no image
+            if not is_given(getattr(self, name)):
+                object.__setattr__(self, name, None)
         _check(self.octaves >= 1, f"octaves must be at least 1, got {self.octaves}")
         _check(
             math.isfinite(self.octave_scale) and self.octave_scale > 1.0,
@@ -99,8 +103,7 @@ class DreamConfig:
                 value is None or is_image_input(value),
                 f"{name} must be a path, a PIL image, a numpy array or a tensor, got {type(value).__name__}",
             )
-        objective = self.has_objective
-        guide = self.guide is not None and not (isinstance(self.guide, str) and not self.guide)
+        objective, guide = is_given(self.objective), self.guide is not None
         _check(
             not (objective and (guide or self.channels)),
             "--guide and --channels shape the layer objective; they do not combine with --objective",
@@ -109,11 +112,6 @@ class DreamConfig:
         _check(not (objective and self.layers), "give either layers or an objective, not both")
         for name, weight in self.layers:
             _check(math.isfinite(weight), f"layer weight for {name!r} must be a number")
-
-    @property
-    def has_objective(self) -> bool:
-        """An objective (a non-empty spec or a value) replaces the layers."""
-        return isinstance(self.objective, Objective) or bool(self.objective)
 
     def to_dict(self) -> dict:
         """JSON-ready: what is embedded in outputs (an Objective by its name, images by path)."""
@@ -125,6 +123,12 @@ class DreamConfig:
             if d[name] is not None:
                 d[name] = describe_input(d[name])
         return d
+
+
+def is_given(value: object) -> bool:
+    """A setting that was given: not None and not an empty string (a spec, a path, an image or
+    an Objective value otherwise; never tested for truth, which an array or tensor lacks)."""
+    return value is not None and not (isinstance(value, str) and not value)
 
 
 def _check(ok: bool, message: str) -> None:

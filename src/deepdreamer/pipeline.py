@@ -131,9 +131,7 @@ def prepare_dream(
         objective = parse_objective(config.objective, net.entry)
     else:
         layers = config.layers or ((net.entry.default_layer, 1.0),)
-        for name, _ in layers:
-            net.entry.layer(name)  # unknown layer -> one line with the closest names
-        objective = weighted_layers(list(layers))
+        objective = checked_objective(weighted_layers(list(layers)), net)
         if config.guide is not None:
             objective = guide_objective(net, layers[0][0], config.guide)
         elif config.channels:

@@ -11,7 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from .config import DreamConfig, parse_layer_spec
+from .config import DreamConfig, VisualizeConfig, is_given, parse_layer_spec
 from .errors import ConfigError, InputImageError, UnknownNameError
 from .io import read_settings
 from .presets import get_preset
@@ -21,13 +21,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - the dependency is only installed on 3.10
     import tomli as tomllib
 
-__all__ = ["read_settings_file", "settings_from_image", "normalise_settings", "build_config"]
+__all__ = ["read_settings_file", "settings_from_image", "normalise_settings", "build_config", "layer_pairs"]
 
 _FIELDS = {f.name for f in fields(DreamConfig)}
 _ALIASES = {"layer": "layers"}
 # Recorded with an output but not settings to reuse: the version, the octaves that ran, and
 # where the weights came from (a description, not a file to load).
 _RECORD_ONLY = {"deepdreamer", "octaves_used", "weights", "kind", "item", "channels_used"}
+# which presets (presets.py) each config type starts from; other configs take none
+_PRESET_KINDS = {DreamConfig: "dream", VisualizeConfig: "visualize"}
 
 
 def read_settings_file(path: str | Path) -> dict[str, Any]:
@@ -53,7 +55,11 @@ def settings_from_image(path: str | Path) -> dict[str, Any]:
     return normalise_settings(data, source=str(path), ignore_unknown=True)
 
 
-def _layers(value: Any) -> tuple[tuple[str, float], ...]:
+def layer_pairs(value: Any) -> tuple[tuple[str, float], ...]:
+    """Layers as (name, weight) pairs, from a name or 'NAME:WEIGHT', a list of those or of
+    [NAME, WEIGHT] pairs, or {name: weight}: the one reader for flags, files and keywords."""
+    if isinstance(value, Mapping):
+        value = list(value.items())
     items = [value] if isinstance(value, str) else list(value)
     out = []
     for item in items:
@@ -77,7 +83,7 @@ def normalise_settings(data: Mapping[str, Any], source: str = "settings",
                 continue
             raise UnknownNameError("setting", raw, sorted(_FIELDS), where=f" in {source}")
         if key == "layers":
-            value = _layers(value)
+            value = layer_pairs(value)
         elif key == "tile_size" and value == "auto":
             value = None
         out[key] = value
@@ -85,22 +91,23 @@ def normalise_settings(data: Mapping[str, Any], source: str = "settings",
 
 
 def build_config(explicit: Mapping[str, Any], preset: str | None = None,
-                 files: Iterable[Mapping[str, Any]] = (), config_type: type = DreamConfig,
-                 kind: str = "dream"):
-    """Defaults < preset < files (in order) < explicit values, as a `config_type` (DreamConfig,
-    or VisualizeConfig with kind 'visualize'). A preset named in a file counts when none is
-    given explicitly."""
+                 files: Iterable[Mapping[str, Any]] = (), config_type: type = DreamConfig):
+    """Defaults < preset < files (in order) < explicit values, as a `config_type` (DreamConfig
+    takes the dream presets, VisualizeConfig the visualisation ones, others none). A preset
+    named in a file counts when none is given explicitly."""
     merged: dict[str, Any] = {}
     for layer in files:
         merged.update(layer)
     name = preset or merged.get("preset") or explicit.get("preset")
+    kind = _PRESET_KINDS.get(config_type)
+    if name and kind is None:
+        raise UnknownNameError("setting", "preset", [f.name for f in fields(config_type)])
     values: dict[str, Any] = dict(get_preset(name, kind).settings) if name else {}
     values.update(merged)
     values.update(explicit)
     if name:
         values["preset"] = name
-    objective = values.get("objective")
-    if (objective if isinstance(objective, str) else objective is not None) and "layers" in values:
+    if is_given(values.get("objective")) and "layers" in values:
         # an objective replaces the preset's layers
         if "layers" not in explicit and "layers" not in merged:
             values.pop("layers", None)

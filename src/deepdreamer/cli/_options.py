@@ -10,7 +10,7 @@ from ..config import PRECISIONS, DreamConfig, parse_layer_spec
 from ..presets import PRESETS
 from ..settings_file import build_config, read_settings_file, settings_from_image
 
-__all__ = ["dream_options", "config_from_options"]
+__all__ = ["dream_options", "config_from_options", "typed_on_command_line"]
 
 _D = DreamConfig()
 
@@ -67,20 +67,23 @@ def dream_options(fn):
     return fn
 
 
+def typed_on_command_line(options: dict) -> dict:
+    """The options the user typed (not click's defaults): what beats presets and files.
+    Outside a click context (a direct call) every option counts as typed."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return dict(options)
+    return {k: v for k, v in options.items()
+            if ctx.get_parameter_source(k) not in (ParameterSource.DEFAULT, None)}
+
+
 def config_from_options(options: dict) -> DreamConfig:
     """Build the DreamConfig from the parsed flags; pops the flags it used from `options`.
     Flags typed on the command line beat --config/--from-image, which beat --preset, which
     beats the defaults."""
-    ctx = click.get_current_context(silent=True)
     raw = {key: options.pop(key) for key in _FLAG_KEYS}
     preset, config_file, from_image = raw.pop("preset"), raw.pop("config_file"), raw.pop("from_image")
-
-    def typed(key: str) -> bool:
-        if ctx is None:
-            return True
-        return ctx.get_parameter_source(key) not in (ParameterSource.DEFAULT, None)
-
-    explicit = {key: value for key, value in raw.items() if typed(key)}
+    explicit = typed_on_command_line(raw)
     if "layers" in explicit:
         explicit["layers"] = tuple(parse_layer_spec(s) for s in explicit["layers"])
     files = []

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import click
-from click.core import ParameterSource
 
 from ..config import PARAMETERISATIONS, ActivationsConfig, VisualizeConfig
 from ..errors import ConfigError
@@ -16,6 +15,7 @@ from ..presets import VISUALIZE_PRESETS
 from ..settings_file import build_config
 from ..visualize import activations_config, render_config, render_sheet
 from ._common import Reporter, friendly_errors
+from ._options import typed_on_command_line
 
 __all__ = ["visualize", "activations"]
 
@@ -36,11 +36,8 @@ Examples:
 def _config(objective: str, options: dict) -> VisualizeConfig:
     """Defaults < --preset < flags typed on the command line."""
     preset = options.pop("preset")
-    ctx = click.get_current_context(silent=True)
-    typed = {k: v for k, v in options.items()
-             if ctx is None or ctx.get_parameter_source(k) not in (ParameterSource.DEFAULT, None)}
-    return build_config(dict(typed, objective=objective), preset=preset,
-                        config_type=VisualizeConfig, kind="visualize")
+    typed = typed_on_command_line(options)
+    return build_config(dict(typed, objective=objective), preset=preset, config_type=VisualizeConfig)
 
 
 def _slug(text: str) -> str:

@@ -109,7 +109,9 @@ def _from_pil_like(value, max_size: int, what: str) -> Pixels:
         loaded = load_image(value, max_size=max_size)
     except InputImageError as exc:
         raise InputImageError(f"{what}: {exc}" if what != "image" else str(exc)) from None
-    alpha = None if loaded.alpha is None else to_tensor(loaded.alpha.convert("RGB"))[:, :1]
+    alpha = None
+    if loaded.alpha is not None:
+        alpha = _float_pixels(torch.from_numpy(np.array(loaded.alpha, dtype=np.uint8))[None, None], what)
     return Pixels(to_tensor(loaded.rgb), alpha, loaded.source)
 
 

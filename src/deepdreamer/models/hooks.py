@@ -72,6 +72,7 @@ class Capture:
         self.model = model
         self.fast = fast
         self.layers = tuple(dict.fromkeys(layers))
+        self._wanted = frozenset(self.layers)
         for name in self.layers:
             model.entry.layer(name)  # unknown names raise with suggestions
         self.record: NetRecord = model.record(self.layers, fast=fast)
@@ -85,7 +86,7 @@ class Capture:
 
     def run(self, pixels: torch.Tensor) -> dict[str, torch.Tensor]:
         """Forward [0, 1] pixels; return the requested activations."""
-        run = _Pass(self.net, frozenset(self.layers))
+        run = _Pass(self.net, self._wanted)
         x = self.model.normalize(pixels)
         if self.fast and self.model.device.type == "cpu":
             x = x.contiguous(memory_format=torch.channels_last)  # match the net's layout
