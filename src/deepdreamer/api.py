@@ -23,7 +23,7 @@ from .io.sources import ImageInput, like_input
 from .models import DreamModel, load_model
 from .objectives import Objective
 from .pipeline import Dreamed, dream_image, package_version
-from .settings_file import build_config, layer_pairs
+from .settings_file import build_config, checked_types, layer_pairs
 
 if TYPE_CHECKING:
     from .motion.run import MotionResult
@@ -99,7 +99,8 @@ def configs_from_keywords(
             choices = own.union(*({f.name for f in fields(k)} for k in extra)) | {"preset"}
             raise UnknownNameError("setting", key, choices)
     config = build_config(values, preset=preset, config_type=primary)
-    others = [kind(**_NORMALISE.get(kind, dict)(group)) for kind, group in zip(extra, groups)]
+    others = [kind(**_NORMALISE.get(kind, dict)(checked_types(kind, group)))
+              for kind, group in zip(extra, groups)]
     return config, others, loaded
 
 

@@ -14,6 +14,8 @@ __all__ = [
     "UnknownNameError",
     "ModelUnavailableError",
     "InputImageError",
+    "NotAnImageError",
+    "ImageTooLargeError",
     "InputVideoError",
     "OutputError",
     "ConfigError",
@@ -47,6 +49,14 @@ class ModelUnavailableError(DeepDreamerError):
 
 class InputImageError(DeepDreamerError):
     """An input image that cannot be read or used."""
+
+
+class NotAnImageError(InputImageError):
+    """Data that is no image format deepdreamer reads (a web server answers 415)."""
+
+
+class ImageTooLargeError(InputImageError):
+    """An image past the pixel safety limit: a decompression bomb (a web server answers 413)."""
 
 
 class InputVideoError(DeepDreamerError):

@@ -5,11 +5,15 @@ Precedence, lowest first: DreamConfig defaults < preset < settings files < expli
 
 from __future__ import annotations
 
+import numbers
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .config import DreamConfig, VisualizeConfig, is_given, parse_layer_spec
 from .errors import ConfigError, InputImageError, UnknownNameError
@@ -21,7 +25,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - the dependency is only installed on 3.10
     import tomli as tomllib
 
-__all__ = ["read_settings_file", "settings_from_image", "normalise_settings", "build_config", "layer_pairs"]
+__all__ = ["read_settings_file", "settings_from_image", "normalise_settings", "build_config", "layer_pairs",
+           "checked_types"]
 
 _FIELDS = {f.name for f in fields(DreamConfig)}
 _ALIASES = {"layer": "layers"}
@@ -105,6 +110,7 @@ def build_config(explicit: Mapping[str, Any], preset: str | None = None,
     values: dict[str, Any] = dict(get_preset(name, kind).settings) if name else {}
     values.update(merged)
     values.update(explicit)
+    values = checked_types(config_type, values)
     if name:
         values["preset"] = name
     if is_given(values.get("objective")) and "layers" in values:
@@ -115,3 +121,48 @@ def build_config(explicit: Mapping[str, Any], preset: str | None = None,
         return config_type(**values)
     except TypeError as exc:  # a value of the wrong type from a file
         raise ConfigError(f"bad settings: {exc}") from None
+
+
+_SCALARS = (bool, int, float, str, type(None))
+_KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+_SCALAR_NAMES = {"bool": bool, "int": int, "float": float, "str": str, "None": type(None)}
+
+
+@cache
+def _scalar_kinds(config_type: type) -> dict[str, tuple[type, ...]]:
+    """Field -> the scalar types it takes, for fields annotated only with scalars ('int',
+    'str | None', ...; the configs' annotations are strings); tuples, images and Objective
+    values are left to the config's own checks."""
+    kinds = {}
+    for f in fields(config_type):
+        names = [part.strip() for part in str(f.type).split("|")]
+        if all(name in _SCALAR_NAMES for name in names):
+            kinds[f.name] = tuple(_SCALAR_NAMES[name] for name in names)
+    return kinds
+
+
+def checked_types(config_type: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with each scalar setting of the type its field takes (a whole float such as
+    10.0 for an int field becomes 10, an int for a float field a float), or one line naming
+    the setting: values from JSON or TOML arrive with whatever type their writer chose."""
+    out = dict(values)
+    kinds = _scalar_kinds(config_type)
+    for key, value in values.items():
+        allowed = kinds.get(key)
+        if allowed is None or type(value) in allowed:
+            continue
+        is_bool = isinstance(value, (bool, np.bool_))
+        if bool in allowed and is_bool:
+            out[key] = bool(value)
+        elif int in allowed and not is_bool and (
+            isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer())
+        ):
+            out[key] = int(value)
+        elif float in allowed and not is_bool and isinstance(value, numbers.Real):
+            out[key] = float(value)
+        else:
+            wanted = " or ".join(_KIND_NAMES.get(a, "none") for a in allowed if a is not type(None))
+            raise ConfigError(f"{key.replace('_', ' ')} must be {wanted}, got {value!r}")
+    return out

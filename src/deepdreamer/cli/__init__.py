@@ -10,6 +10,7 @@ from .dream import dream
 from .inspect import info, layers, models
 from .motion import video, zoom
 from .presets import presets
+from .serve import serve
 from .visualize import activations, visualize
 
 __all__ = ["main", "cli"]
@@ -21,7 +22,7 @@ def cli():
     """DeepDream images offline on a CPU. Start with: deepdreamer dream examples/chelsea.jpg -o dream.png"""
 
 
-for command in (dream, models, layers, info, zoom, video, visualize, activations, presets):
+for command in (dream, models, layers, info, zoom, video, visualize, activations, presets, serve):
     cli.add_command(command)
 
 

@@ -111,7 +111,7 @@ def run_dream(
                 result.objective_history.append(value)
                 done += 1
                 report(progress, Progress(step=number, done=done, objective=value,
-                                          tile=tiles_seen, tiles=tiles_seen, **event))
+                                          tile=tiles_seen, tiles=tiles_seen, image=current, **event))
             if index + 1 < len(sizes):  # the detail carried up to the next octave
                 detail = current - octave_base
             del octave_base

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from ..errors import DreamCancelled
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Progress", "Notice", "ProgressCallback", "report"]
 
@@ -24,6 +28,10 @@ class Progress:
     # objective are still the previous step's); the event with tile == tiles ends the step.
     tile: int = 1
     tiles: int = 1
+    # The image as it stands after this step ((N,3,h,w) in [0,1], this octave's size), for a
+    # live preview. Not a copy: the run changes it on its next step, so a callback that keeps
+    # it must copy it. None on mid-step tile events.
+    image: "torch.Tensor | None" = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

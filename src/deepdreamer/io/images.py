@@ -6,18 +6,19 @@ so the CLI can print it without a traceback.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pathlib
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, BinaryIO, Union
 
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin
 
-from deepdreamer.errors import InputImageError, OutputError
+from deepdreamer.errors import ImageTooLargeError, InputImageError, NotAnImageError, OutputError
 from deepdreamer.io.atomic import write_atomic
 from deepdreamer.io.outputs import check_output_target, refuse_directory
 # Defined in io.outputs and io.tensors; still importable from here, where they used to live.
@@ -27,6 +28,7 @@ from deepdreamer.io.tensors import to_pil, to_tensor
 __all__ = [
     "check_output_path",
     "LoadedImage",
+    "decode_image",
     "load_image",
     "to_tensor",
     "to_pil",
@@ -53,21 +55,21 @@ class LoadedImage:
     source: str  # path or '<PIL image>'
 
 
-def _header_size(path: str) -> tuple[int, int] | None:
+def _header_size(fp: BinaryIO) -> tuple[int, int] | None:
     """Width and height from the header alone; Image.open refuses to tell us for a bomb."""
     Image.init()
     try:
-        with open(path, "rb") as fp:
-            prefix = fp.read(16)
-            for fmt in Image.ID:
-                factory, accept = Image.OPEN[fmt]
-                if accept and not accept(prefix):
-                    continue
-                fp.seek(0)
-                try:
-                    return factory(fp, path).size
-                except Exception:
-                    continue
+        fp.seek(0)
+        prefix = fp.read(16)
+        for fmt in Image.ID:
+            factory, accept = Image.OPEN[fmt]
+            if accept and not accept(prefix):
+                continue
+            fp.seek(0)
+            try:
+                return factory(fp, "").size
+            except Exception:
+                continue
     except OSError:
         pass
     return None
@@ -85,31 +87,51 @@ def _open_file(path: str) -> Image.Image:
         raise InputImageError(f"cannot read {path}: no such file") from None
     except OSError as e:
         raise InputImageError(f"cannot read {path}: {e.strerror or e}") from None
+    try:
+        with open(path, "rb") as fp:
+            return _decode(fp, path)
+    except PermissionError:
+        raise InputImageError(f"cannot read {path}: permission denied") from None
+    except OSError as e:
+        raise InputImageError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def decode_image(data: bytes, name: str) -> Image.Image:
+    """Bytes (an upload) decoded as `_open_file` decodes a file, with the same one-line
+    errors; `name` is only shown in them, never opened."""
+    if not data:
+        raise InputImageError(f"cannot read {name}: the file is empty")
+    return _decode(io.BytesIO(data), name)
+
+
+def _decode(fp: BinaryIO, name: str) -> Image.Image:
+    """Open and fully decode an open file, so truncation and bombs are reported here."""
     with warnings.catch_warnings():
         # A warning-sized bomb is still far too big to dream on; treat it as an error.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            img = Image.open(path)
+            img = Image.open(fp)
         except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-            size = _header_size(path)
+            size = _header_size(fp)
             dims = f"{size[0]}x{size[1]}" if size else "the image's"
-            raise InputImageError(
-                f"cannot read {path}: {dims} pixels is more than the "
+            raise ImageTooLargeError(
+                f"cannot read {name}: {dims} pixels is more than the "
                 f"{Image.MAX_IMAGE_PIXELS} pixel safety limit (a decompression bomb?)"
             ) from None
         except Image.UnidentifiedImageError:
-            raise InputImageError(
-                f"cannot read {path}: not an image file (or a format deepdreamer does not read)"
+            raise NotAnImageError(
+                f"cannot read {name}: not an image file (or a format deepdreamer does not read)"
             ) from None
-        except PermissionError:
-            raise InputImageError(f"cannot read {path}: permission denied") from None
-        except OSError as e:
-            raise InputImageError(f"cannot read {path}: {e.strerror or e}") from None
         try:
             img.load()  # force a full decode now so truncation is reported here, not later
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+            raise ImageTooLargeError(
+                f"cannot read {name}: more than the {Image.MAX_IMAGE_PIXELS} pixel safety "
+                "limit (a decompression bomb?)"
+            ) from None
         except (OSError, SyntaxError, ValueError, EOFError):
             raise InputImageError(
-                f"cannot read {path}: the image data is truncated or corrupt"
+                f"cannot read {name}: the image data is truncated or corrupt"
             ) from None
     return img
 

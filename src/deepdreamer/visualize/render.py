@@ -73,7 +73,8 @@ def render(
             result.objective_history.append(float(value.detach()))
             report(progress, Progress(octave=1, octaves=1, step=step + 1, steps=steps,
                                       done=step + 1, total=steps,
-                                      objective=result.objective_history[-1], size=size))
+                                      objective=result.objective_history[-1], size=size,
+                                      image=images.detach()))
     with torch.no_grad():
         result.images = param().detach()
     return result

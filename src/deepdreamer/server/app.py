@@ -1,0 +1,100 @@
+"""The FastAPI app behind `deepdreamer serve`: the page, the JSON API under /api/, one-line
+errors with the right status, and the state made in the lifespan."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from importlib.resources import files
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import DeepDreamerError, ImageTooLargeError, NotAnImageError, UnknownNameError
+from ..models import DreamModel
+from ..pipeline import package_version
+from . import routes_catalogue, routes_jobs, routes_results
+from .jobs import QueueFull
+from .options import ServeConfig
+from .state import ServerState
+
+__all__ = ["create_app", "status_for"]
+
+STATIC = files("deepdreamer").joinpath("server", "static")
+# The page may load only what this server serves: no other host, ever.
+_CSP = ("default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
+        "connect-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; "
+        "base-uri 'none'; frame-ancestors 'none'")
+
+
+def status_for(exc: DeepDreamerError) -> int:
+    """The HTTP status of a problem the user can fix."""
+    if isinstance(exc, QueueFull):
+        return 429
+    if isinstance(exc, ImageTooLargeError):
+        return 413
+    if isinstance(exc, NotAnImageError):
+        return 415
+    if isinstance(exc, UnknownNameError):
+        return 400
+    return 400
+
+
+def create_app(config: ServeConfig | None = None, model: DreamModel | None = None) -> FastAPI:
+    """The app; `model` is a loaded model to share (tests pass theirs), else the default
+    model is loaded when the app starts."""
+    config = config or ServeConfig()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.deepdreamer = ServerState(config, model)
+        try:
+            yield
+        finally:
+            app.state.deepdreamer.close()
+
+    app = FastAPI(
+        title="deepdreamer",
+        version=package_version(),
+        description="DeepDream jobs: submit a photo and settings, stream the dream as it grows, "
+        "keep the results in a gallery.",
+        lifespan=lifespan,
+        max_body_size=config.max_upload_bytes,
+    )
+
+    @app.exception_handler(DeepDreamerError)
+    async def one_line(request: Request, exc: DeepDreamerError):
+        return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid request')}"}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail
+        if exc.status_code == 413:
+            detail = f"the upload is larger than the server's limit of {config.max_upload_mb:g} MB"
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", _CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    for module in (routes_catalogue, routes_jobs, routes_results):
+        app.include_router(module.router, prefix="/api")
+
+    @app.get("/", include_in_schema=False)
+    async def page():
+        return FileResponse(str(STATIC.joinpath("index.html")), headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    return app

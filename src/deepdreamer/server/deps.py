@@ -1,0 +1,30 @@
+"""What route handlers reach through FastAPI's dependencies: the state, a job, a model."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, Request
+
+from ..errors import UnknownNameError
+from ..models import REGISTRY, DreamModel
+from .jobs import Job, is_job_id
+from .state import ServerState
+
+__all__ = ["get_state", "get_job", "get_model"]
+
+
+def get_state(request: Request) -> ServerState:
+    return request.app.state.deepdreamer
+
+
+def get_job(job_id: str, request: Request) -> Job:
+    job = get_state(request).queue.get(job_id) if is_job_id(job_id) else None
+    if job is None:
+        raise HTTPException(404, f"no job {job_id!r} (finished jobs are kept only for a while)")
+    return job
+
+
+def get_model(model: str, request: Request) -> DreamModel:
+    """A registered model, loaded once (an unknown name gets 400 with the closest names)."""
+    if model not in REGISTRY:
+        raise UnknownNameError("model", model, REGISTRY)
+    return get_state(request).models.get(model)

@@ -1,0 +1,103 @@
+"""Jobs: submit (an upload plus settings), status, the event stream, cancel, previews."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from ..errors import DeepDreamerError
+from .deps import get_job, get_state
+from .jobs import Job, QueueFull, new_job_id
+from .requests import SAMPLE_NAME, check_request, parse_request, sample_bytes, upload_name
+from .state import ServerState
+
+router = APIRouter(tags=["jobs"])
+
+POLL_SECONDS = 0.05  # how often a stream looks for new events: a worker thread cannot await
+KEEPALIVE_SECONDS = 15.0  # a comment line now and then keeps proxies from closing a quiet stream
+
+
+async def _upload(file: UploadFile | None, fallback: str) -> tuple[bytes, str] | None:
+    if file is None:
+        return None
+    return await file.read(), upload_name(file.filename, fallback)
+
+
+def _status(job: Job, state: ServerState) -> dict:
+    return {"id": job.id, "mode": job.mode, "state": job.state,
+            "position": state.queue.position(job), "progress": job.progress,
+            "error": job.error, "result": job.result}
+
+
+@router.post("/jobs", status_code=202, summary="Submit a job: a photo (or sample=true) and settings")
+async def submit(
+    mode: str = Form("dream", description="dream, visualize, activations or zoom"),
+    settings: str = Form("{}", description="a JSON object of the Python API's keywords"),
+    sample: bool = Form(False, description="use the sample photo instead of an upload"),
+    image: UploadFile | None = File(None, description="the photo"),
+    mask: UploadFile | None = File(None, description="white dreams, black keeps the photo"),
+    guide: UploadFile | None = File(None, description="dream toward this image's features"),
+    state: ServerState = Depends(get_state),
+) -> dict:
+    if state.queue.pending >= state.queue.capacity:  # refuse before decoding anything
+        raise QueueFull(f"the queue is full ({state.queue.capacity} jobs waiting or running); "
+                        "try again when one finishes")
+    photo = (sample_bytes(), SAMPLE_NAME) if sample else await _upload(image, "photo.png")
+    files = (photo, await _upload(mask, "mask.png"), await _upload(guide, "guide.png"))
+
+    def prepare():
+        request = parse_request(mode, settings, *files)
+        check_request(request, state.models.get(request.config.model))
+        return request
+
+    request = await run_in_threadpool(prepare)
+    job = Job(new_job_id(), mode, request)
+    position = state.queue.submit(job)
+    return {"id": job.id, "state": job.state, "position": position}
+
+
+@router.get("/jobs/{job_id}", summary="A job's state, last progress and result")
+def status(job: Job = Depends(get_job), state: ServerState = Depends(get_state)) -> dict:
+    return _status(job, state)
+
+
+@router.post("/jobs/{job_id}/cancel", summary="Cancel a job; a running dream stops within one step")
+def cancel(job: Job = Depends(get_job), state: ServerState = Depends(get_state)) -> dict:
+    if not job.finished:
+        state.queue.cancel(job)
+    return _status(job, state)
+
+
+@router.get("/jobs/{job_id}/events", response_class=EventSourceResponse,
+            summary="The job's events as server-sent events; replays after Last-Event-ID or ?after=")
+async def events(request: Request, after: int = 0, job: Job = Depends(get_job),
+                 state: ServerState = Depends(get_state),
+                 last_event_id: str | None = Header(None)):
+    sent = max(0, after, int(last_event_id) if (last_event_id or "").isdigit() else 0)
+    quiet = 0.0
+    while True:
+        for event in job.events_after(sent):
+            yield ServerSentEvent(data=event.data, event=event.type, id=str(event.id))
+            sent, quiet = event.id, 0.0
+        if job.finished and not job.events_after(sent):
+            return
+        if state.closing.is_set() or await request.is_disconnected():
+            return
+        if quiet >= KEEPALIVE_SECONDS:
+            yield ServerSentEvent(comment="keep-alive")
+            quiet = 0.0
+        await asyncio.sleep(POLL_SECONDS)
+        quiet += POLL_SECONDS
+
+
+@router.get("/jobs/{job_id}/previews/{number}", summary="A preview JPEG (the latest few are kept)",
+            response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+def preview(number: int, job: Job = Depends(get_job)) -> Response:
+    picture = job.preview(number)
+    if picture is None:
+        raise HTTPException(404, f"preview {number} of job {job.id} is not kept (only the latest are)")
+    return Response(picture, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
