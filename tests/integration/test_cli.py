@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from deepdreamer.cli import cli
+from deepdreamer.models import get_entry
 
 CHELSEA = Path(__file__).parents[2] / "examples" / "chelsea.jpg"
 CHEAP = ["--max-size", "96", "--octaves", "2", "--steps", "2", "--seed", "0", "-q"]
@@ -92,7 +93,7 @@ def test_dream_writes_output_of_downscaled_size_with_settings(runner, tmp_path):
     assert info.exit_code == 0, info.stderr
     settings = json.loads(info.stdout)
     assert settings["seed"] == 0
-    assert settings["layers"] == [["blocks.3", 1.0]]
+    assert settings["layers"] == [[get_entry("efficientnet-lite0").default_layer, 1.0]]  # none given
     assert settings["model"] == "efficientnet-lite0"
     assert settings["octaves"] == 2 and settings["steps"] == 2 and settings["max_size"] == 96
 
@@ -153,12 +154,13 @@ def test_models_lists_embedded_model_offline(runner):
     assert lines["googlenet"][1] == "download"
 
 
-def test_layers_lists_blocks_3(runner):
+def test_layers_lists_blocks_with_the_default_marked(runner):
     result = run(runner, "layers", "efficientnet-lite0")
     assert result.exit_code == 0
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
     assert rows["blocks.3"][1:3] == ["80", "16"]
-    assert "(default)" in " ".join(rows["blocks.3"])
+    assert "(default)" in " ".join(rows["blocks.4"])
+    assert [name for name, row in rows.items() if "(default)" in " ".join(row)] == ["blocks.4"]
     assert rows["blocks.6"][1] == "320"
 
 

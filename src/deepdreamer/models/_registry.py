@@ -84,7 +84,7 @@ REGISTRY: dict[str, ModelEntry] = {
                 for b in range(_LITE0_BLOCKS[s])
             )
             + (L("conv_head", 1280, 32), L("classifier", 1000, 32)),
-            default_layer="blocks.3",
+            default_layer="blocks.4",  # eyes and animal faces: the look a newcomer expects
             logits_layer="classifier",
             state_dict_fixup=lite0_fixup,
         ),
