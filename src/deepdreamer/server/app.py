@@ -3,6 +3,7 @@ errors with the right status, and the state made in the lifespan."""
 
 from __future__ import annotations
 
+import json
 from contextlib import asynccontextmanager
 from importlib.resources import files
 
@@ -42,6 +43,42 @@ def status_for(exc: DeepDreamerError) -> int:
     return 400
 
 
+class _OneLineTooLarge:
+    """FastAPI's body limit answers 413 in plain text ('Content Too Large') from a middleware
+    outside the exception handlers; this rewrites that one answer into the API's JSON line."""
+
+    def __init__(self, app, detail: str) -> None:
+        self.app, self.body = app, json.dumps({"detail": detail}).encode()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        replacing = False
+
+        async def send_json(message) -> None:
+            nonlocal replacing
+            if message["type"] == "http.response.start" and message["status"] == 413:
+                headers = dict(message.get("headers", []))
+                replacing = headers.get(b"content-type", b"").startswith(b"text/plain")
+                if replacing:
+                    message = dict(message, headers=[(b"content-type", b"application/json"),
+                                                     (b"content-length", str(len(self.body)).encode())])
+            elif message["type"] == "http.response.body" and replacing:
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": self.body}
+            await send(message)
+
+        await self.app(scope, receive, send_json)
+
+
+class _App(FastAPI):
+    too_large = "the upload is too large"
+
+    def build_middleware_stack(self):
+        return _OneLineTooLarge(super().build_middleware_stack(), self.too_large)
+
+
 def create_app(config: ServeConfig | None = None, model: DreamModel | None = None) -> FastAPI:
     """The app; `model` is a loaded model to share (tests pass theirs), else the default
     model is loaded when the app starts."""
@@ -55,7 +92,7 @@ def create_app(config: ServeConfig | None = None, model: DreamModel | None = Non
         finally:
             app.state.deepdreamer.close()
 
-    app = FastAPI(
+    app = _App(
         title="deepdreamer",
         version=package_version(),
         description="DeepDream jobs: submit a photo and settings, stream the dream as it grows, "
@@ -63,6 +100,8 @@ def create_app(config: ServeConfig | None = None, model: DreamModel | None = Non
         lifespan=lifespan,
         max_body_size=config.max_upload_bytes,
     )
+
+    app.too_large = f"the upload is larger than the server's limit of {config.max_upload_mb:g} MB"
 
     @app.exception_handler(DeepDreamerError)
     async def one_line(request: Request, exc: DeepDreamerError):
@@ -76,9 +115,7 @@ def create_app(config: ServeConfig | None = None, model: DreamModel | None = Non
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        detail = exc.detail
-        if exc.status_code == 413:
-            detail = f"the upload is larger than the server's limit of {config.max_upload_mb:g} MB"
+        detail = app.too_large if exc.status_code == 413 else exc.detail
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.middleware("http")

@@ -111,8 +111,8 @@ def parse_request(mode: str, settings: str, image: tuple[bytes, str] | None,
     else:
         _known(ActivationsConfig, values)
         request.config, _, _ = configs_from_keywords(ActivationsConfig, values)
-    if request.zoom is not None and request.zoom.init == "noise":
-        request.image = None  # a noise start takes no photo, even if one came along
+    if mode == "visualize" or (request.zoom is not None and request.zoom.init == "noise"):
+        request.image = None  # these start from noise: a photo that came along is not used
     return request
 
 
