@@ -254,3 +254,16 @@ def test_info_layers_and_labels_describe_the_form(client):
     page = client.get("/")
     assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
     assert client.get("/openapi.json").json()["paths"]["/api/jobs"]["post"]
+
+
+def test_a_visualisation_command_remakes_it(client, tmp_path):
+    _, log = run_to_end(client, {"objective": "blocks.4:3", "size": 64, "steps": 5, "seed": 2,
+                                 "preset": "quick", "transforms": False}, "visualize")
+    item = log[-1][2]["result"]
+    args = shlex.split(item["command"])
+    assert args[:3] == ["deepdreamer", "visualize", "blocks.4:3"] and "--no-transforms" in args
+    args[4] = str(tmp_path / "again.png")
+    result = CliRunner().invoke(cli, args[1:] + ["-q"])
+    assert result.exit_code == 0, result.output
+    served = np.asarray(Image.open(io.BytesIO(client.get(item["file"]).content)))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "again.png")), served)

@@ -10,7 +10,7 @@ from ..config import PRECISIONS, DreamConfig, parse_layer_spec
 from ..presets import PRESETS
 from ..settings_file import build_config, read_settings_file, settings_from_image
 
-__all__ = ["dream_options", "config_from_options", "reproducing_command", "typed_on_command_line"]
+__all__ = ["dream_options", "config_from_options", "typed_on_command_line"]
 
 _D = DreamConfig()
 
@@ -100,50 +100,3 @@ _FLAG_KEYS = (
     "lap_levels", "rotate_jitter", "scale_jitter", "keep_colors", "preset", "config_file", "from_image",
 )
 
-
-def _flag_fields() -> list[tuple[str, str, dict]]:
-    """(DreamConfig field, its long flag, click kwargs) for every dream flag that sets a field."""
-    out = []
-    for decls, kwargs in _DREAM_OPTIONS:
-        dest = decls[-1] if not decls[-1].startswith("-") else decls[-1].lstrip("-").replace("-", "_")
-        flag = max((d for d in decls if d.startswith("--")), key=len)
-        out.append((dest, flag, kwargs))
-    return out
-
-
-# set by the command's own arguments or not expressible as a flag value
-_NOT_REPEATED = {"preset", "config_file", "from_image", "guide", "mask", "weights"}
-
-
-def reproducing_command(settings: dict, input_name: str, output_name: str, *,
-                        mask: str | None = None, guide: str | None = None) -> str:
-    """The `deepdreamer dream` command that makes the same image from `settings` (an output's
-    embedded settings): its preset, then each flag whose value differs from that preset's,
-    and the seed always. `mask`/`guide` name the files to pass for those images."""
-    import shlex
-
-    preset = settings.get("preset")
-    base = build_config({}, preset=preset)
-    args = ["deepdreamer", "dream", input_name, "-o", output_name]
-    if preset:
-        args += ["--preset", preset]
-    for dest, flag, kwargs in _flag_fields():
-        if dest in _NOT_REPEATED or dest not in settings:
-            continue
-        value, default = settings[dest], getattr(base, dest)
-        if dest == "layers":
-            pairs = tuple((str(n), float(w)) for n, w in value)
-            if pairs != tuple(default) and not settings.get("objective"):
-                for name, weight in pairs:
-                    args += [flag, name if weight == 1.0 else f"{name}:{weight!r}"]
-        elif dest == "seed" or value != default:
-            if kwargs.get("is_flag"):
-                if value:
-                    args.append(flag)
-            elif value is not None or dest == "tile_size":
-                args += [flag, "auto" if value is None else repr(value) if isinstance(value, float) else str(value)]
-    if mask is not None:
-        args += ["--mask", mask]
-    if guide is not None:
-        args += ["--guide", guide]
-    return shlex.join(args)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..cli._options import reproducing_command
+from ..cli.reproduce import dream_command, visualize_command
 from ..io import save_image
 from ..models import DreamModel
 from ..motion.run import render_zoom
@@ -80,7 +80,7 @@ def _title(request: JobRequest, settings: dict) -> str:
 def _dream(job: Job, request: JobRequest, net: DreamModel, store: ResultsStore) -> dict:
     relay = ProgressRelay(job, request.config.octave_scale)
     out = dream_image(request.config, request.image, model=net, progress=relay)
-    command = reproducing_command(
+    command = dream_command(
         out.settings, request.image_name, f"dream-{job.id[:6]}.png",
         mask=f"mask-{job.id[:6]}.png" if request.mask is not None else None,
         guide="guide.png" if request.guide is not None else None)
@@ -91,7 +91,7 @@ def _dream(job: Job, request: JobRequest, net: DreamModel, store: ResultsStore) 
 def _visualize(job: Job, request: JobRequest, net: DreamModel, store: ResultsStore) -> dict:
     out = render_config(request.config, model=net, progress=ProgressRelay(job))
     image = out.images[0] if len(out.images) == 1 else out.sheet
-    command = f"deepdreamer visualize {_quote(request.config.objective)} -o visualize.png --seed {out.settings['seed']}"
+    command = visualize_command(out.settings, f"visualize-{job.id[:6]}.png")
     item = _item(job, request, out.settings, f"visualize · {request.config.objective}", command)
     return store.add(job.id, item, _files(job.id, image, out.settings, request))
 
@@ -133,9 +133,3 @@ def _last_frame(path) -> Image.Image:
         for frame in container.decode(video=0):
             last = frame
         return last.to_image()
-
-
-def _quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
