@@ -248,6 +248,11 @@ def test_info_layers_and_labels_describe_the_form(client):
     assert "deep" in [p["name"] for p in info["presets"]]
     layers = client.get("/api/models/efficientnet-lite0/layers").json()
     assert layers["default"] == "blocks.4" and layers["layers"][0]["name"] == "conv_stem"
+    names, strides = [l["name"] for l in layers["layers"]], [l["stride"] for l in layers["layers"]]
+    assert strides == sorted(strides)  # shallow to deep
+    assert names.index("blocks.3.2") < names.index("blocks.3") < names.index("blocks.4.0")
+    # a model's catalogue is data: listed without its weights, which are not on this machine
+    assert client.get("/api/models/googlenet/layers").json()["default"] == "inception4c"
     labels = client.get("/api/models/efficientnet-lite0/labels").json()["labels"]
     assert len(labels) == 1000 and labels[1] == "goldfish"
     assert client.get("/api/models/nonsense/layers").status_code == 400
@@ -267,3 +272,27 @@ def test_a_visualisation_command_remakes_it(client, tmp_path):
     assert result.exit_code == 0, result.output
     served = np.asarray(Image.open(io.BytesIO(client.get(item["file"]).content)))
     assert np.array_equal(np.asarray(Image.open(tmp_path / "again.png")), served)
+
+
+def test_a_zoom_command_remakes_it(client, sample_photo, tmp_path):
+    import av
+
+    settings = dict(QUICK, frames=3, steps_per_frame=1, octaves=1, zoom=1.1, rotate=2.0, fps=12.0)
+    _, log = run_to_end(client, settings, "zoom")
+    item = log[-1][2]["result"]
+    args = shlex.split(item["command"])
+    assert args[:3] == ["deepdreamer", "zoom", "chelsea.jpg"]
+    for flag, value in [("--frames", "3"), ("--zoom", "1.1"), ("--rotate", "2.0"), ("--fps", "12.0")]:
+        assert args[args.index(flag) + 1] == value
+    args[2], args[4] = str(sample_photo), str(tmp_path / "again.mp4")
+    result = CliRunner().invoke(cli, args[1:] + ["-q"])
+    assert result.exit_code == 0, result.output
+    (tmp_path / "served.mp4").write_bytes(client.get(item["file"]).content)
+
+    def frames(path):
+        with av.open(str(path)) as container:
+            return [f.to_ndarray(format="rgb24").astype(int) for f in container.decode(video=0)]
+
+    served, again = frames(tmp_path / "served.mp4"), frames(tmp_path / "again.mp4")
+    assert len(served) == len(again) == 3
+    assert all(np.abs(a - b).mean() < 1 for a, b in zip(served, again))

@@ -74,14 +74,13 @@ REGISTRY: dict[str, ModelEntry] = {
             mean=(0.5, 0.5, 0.5),  # TF-trained: pixels scaled to [-1, 1]
             std=(0.5, 0.5, 0.5),
             min_size=32,
+            # shallow to deep: each stage's blocks, then the stage (its last block's output)
             layers=(L("conv_stem", 32, 2),)
             + tuple(
-                L(f"blocks.{s}", c, st) for s, (c, st) in enumerate(_LITE0_STAGES)
-            )
-            + tuple(
-                L(f"blocks.{s}.{b}", c, st)
+                layer
                 for s, (c, st) in enumerate(_LITE0_STAGES)
-                for b in range(_LITE0_BLOCKS[s])
+                for layer in (*(L(f"blocks.{s}.{b}", c, st) for b in range(_LITE0_BLOCKS[s])),
+                              L(f"blocks.{s}", c, st))
             )
             + (L("conv_head", 1280, 32), L("classifier", 1000, 32)),
             default_layer="blocks.4",  # eyes and animal faces: the look a newcomer expects

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import HTTPException, Request
 
 from ..errors import UnknownNameError
-from ..models import REGISTRY, DreamModel
+from ..models import REGISTRY, DreamModel, ModelEntry
 from .jobs import Job, is_job_id
 from .state import ServerState
 
-__all__ = ["get_state", "get_job", "get_model"]
+__all__ = ["get_state", "get_job", "get_entry", "get_model"]
 
 
 def get_state(request: Request) -> ServerState:
@@ -23,8 +23,14 @@ def get_job(job_id: str, request: Request) -> Job:
     return job
 
 
-def get_model(model: str, request: Request) -> DreamModel:
-    """A registered model, loaded once (an unknown name gets 400 with the closest names)."""
+def get_entry(model: str) -> ModelEntry:
+    """A registered model's entry, without loading it (its catalogue is data, no weights needed);
+    an unknown name gets 400 with the closest names."""
     if model not in REGISTRY:
         raise UnknownNameError("model", model, REGISTRY)
-    return get_state(request).models.get(model)
+    return REGISTRY[model]
+
+
+def get_model(model: str, request: Request) -> DreamModel:
+    """A registered model, loaded once."""
+    return get_state(request).models.get(get_entry(model).name)

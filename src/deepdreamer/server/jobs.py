@@ -21,7 +21,7 @@ log = logging.getLogger("deepdreamer.server")
 
 TERMINAL = ("done", "cancelled", "error")  # states (and event types) that end a job
 _ID_BYTES = 16  # 128 random bits: ids cannot be guessed or enumerated
-PREVIEWS_KEPT = 8  # the latest previews a job holds; the page only ever shows the newest
+PREVIEWS_KEPT = 32  # the latest previews a job holds (the page shows the newest; 32 spare a slow fetch)
 FINISHED_KEPT = 256  # finished jobs kept in memory for status and event replay
 
 

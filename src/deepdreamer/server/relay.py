@@ -21,6 +21,9 @@ __all__ = ["ProgressRelay", "PREVIEW_AREA", "encode_preview"]
 # ceil(area / PREVIEW_AREA) steps. The JPEG costs about 1/10 of a dream step of the same size
 # here, so this keeps previews a few per cent of the run even at 1024 px.
 PREVIEW_AREA = 640 * 480
+# ... but never more than one preview per MIN_PREVIEW_GAP seconds but at an octave's end: the
+# first octaves' steps take a few ms, faster than a page can fetch and show their pictures.
+MIN_PREVIEW_GAP = 0.05
 PREVIEW_QUALITY = 80
 
 
@@ -41,6 +44,7 @@ class ProgressRelay:
     def __init__(self, job: Job, octave_scale: float = 1.4, frames: int = 0) -> None:
         self.job, self.scale, self.frames = job, octave_scale, frames
         self.started = time.monotonic()
+        self.last_preview = -math.inf
         self.frame = 0
 
     def __call__(self, event) -> bool:
@@ -74,16 +78,18 @@ class ProgressRelay:
             data.update(frame=self.frame + 1, frames=self.frames)
         self.job.emit("progress", **data)
         if event.image is not None and self._wants_preview(event):
+            self.last_preview = time.monotonic()
             picture, width, height = encode_preview(event.image)
             number = self.job.add_preview(picture)
             self.job.emit("preview", n=number, url=f"/api/jobs/{self.job.id}/previews/{number}",
                           width=width, height=height)
 
-    @staticmethod
-    def _wants_preview(event: Progress) -> bool:
+    def _wants_preview(self, event: Progress) -> bool:
+        if event.step == event.steps:
+            return True
         width, height = event.size
         every = max(1, math.ceil(width * height / PREVIEW_AREA))
-        return event.step % every == 0 or event.step == event.steps
+        return event.step % every == 0 and time.monotonic() - self.last_preview >= MIN_PREVIEW_GAP
 
 
 def _finite(value: float) -> float | None:

@@ -10,10 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from ..config import ActivationsConfig, DreamConfig, VisualizeConfig, ZoomConfig
-from ..models import DreamModel, imagenet_labels, list_models
+from ..models import DreamModel, ModelEntry, imagenet_labels, list_models
 from ..pipeline import package_version
 from ..presets import PRESETS, VISUALIZE_PRESETS
-from .deps import get_model, get_state
+from .deps import get_entry, get_model, get_state
 from .requests import SERVER_ONLY, sample_bytes
 from .state import ServerState
 
@@ -53,14 +53,13 @@ def info(state: ServerState = Depends(get_state)) -> dict:
 
 
 @router.get("/models/{model}/layers", summary="A model's dreamable layers, shallow to deep")
-def layers(net: DreamModel = Depends(get_model)) -> dict:
-    entry = net.entry
+def layers(entry: ModelEntry = Depends(get_entry)) -> dict:
     return {"default": entry.default_layer,
             "layers": [{"name": l.name, "channels": l.channels, "stride": l.stride} for l in entry.layers]}
 
 
 @router.get("/models/{model}/labels", summary="Class names for class:NAME objectives")
-def labels(net: DreamModel = Depends(get_model)) -> dict:
+def labels(entry: ModelEntry = Depends(get_entry)) -> dict:
     # every registered model is an ImageNet classifier (class:NAME reads the same list)
     return {"labels": imagenet_labels()}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..cli.reproduce import dream_command, visualize_command
+from ..cli.reproduce import dream_command, visualize_command, zoom_command
 from ..io import save_image
 from ..models import DreamModel
 from ..motion.run import render_zoom
@@ -112,7 +112,8 @@ def _zoom(job: Job, request: JobRequest, net: DreamModel, store: ResultsStore) -
         out = render_zoom(request.config, request.zoom, request.image, video, model=net,
                           progress=relay, force=True)
         last = _last_frame(out.path)
-        command = f"deepdreamer zoom {request.image_name} -o zoom{ZOOM_SUFFIX} --frames {request.zoom.frames} --seed {out.settings['seed']}"
+        command = zoom_command(out.settings, request.image_name if request.image is not None else None,
+                               f"zoom-{job.id[:6]}{ZOOM_SUFFIX}")
         item = _item(job, request, out.settings, f"zoom · {out.frames} frames", command)
 
         def video_files(folder: Path) -> dict:
