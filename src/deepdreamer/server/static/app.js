@@ -755,6 +755,7 @@ async function submitJob() {
 function beginFollowing(job, answer = null) {
   S.job = job;
   S.live = false;
+  S.previewShown = 0; // the newest preview number on the stage
   S.result = null;
   S.lastProgress = null;
   ui.resultBar.hidden = true;
@@ -818,12 +819,15 @@ function onProgress(p) {
   ui.progressText.textContent = parts.join(' · ');
 }
 
-function onPreview(url) {
+function onPreview(url, data) {
   if (!S.job) return;
   const jobId = S.job.id;
+  const n = Number(data && data.n) || 0;
   const loader = new Image();
   loader.addEventListener('load', () => {
     if (!S.job || S.job.id !== jobId) return;
+    if (n && n < (S.previewShown || 0)) return; // a slower, older load finishing late
+    S.previewShown = n;
     ui.preview.src = url;
     const first = !S.live;
     S.live = true;

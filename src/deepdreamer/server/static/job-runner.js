@@ -6,8 +6,7 @@ import { getJSON, post, urls } from './api.js';
 
 const TYPES = ['queued', 'started', 'progress', 'preview', 'notice', 'done', 'cancelled'];
 const TERMINAL = new Set(['done', 'error', 'cancelled']);
-const PREVIEW_QUIET_MS = 120; // see schedulePreview
-const PREVIEW_MAX_WAIT_MS = 800;
+const PREVIEW_GAP_MS = 150; // see schedulePreview: about 7 pictures a second, smooth enough to watch
 
 export class JobRunner {
   /**
@@ -21,6 +20,7 @@ export class JobRunner {
     this.lastEventId = 0;
     this.previewTimer = null;
     this.previewN = 0;
+    this.lastPreviewAt = 0;
     this.finished = false;
   }
 
@@ -42,6 +42,7 @@ export class JobRunner {
     this.finished = false;
     this.lastEventId = 0;
     this.previewN = 0;
+    this.lastPreviewAt = 0;
     this.open();
   }
 
@@ -107,11 +108,10 @@ export class JobRunner {
   }
 
   /**
-   * Previews. The server keeps only its latest few, and on the small first octaves it makes one
-   * per step, many a second: a preview asked for late is gone (a 404, a console error). So a
-   * preview is loaded once the previews pause (PREVIEW_QUIET_MS without a new one: the newest is
-   * then safe for several steps), or at the latest PREVIEW_MAX_WAIT_MS after the first unloaded
-   * one, always the newest known; a replayed burst loads only its last.
+   * Previews. The server sends at most 20 a second and keeps its latest 32 (over a second and a
+   * half of them), so the newest is always there to fetch. The page shows at most one every
+   * PREVIEW_GAP_MS, always the newest known (leading and trailing: the first shows at once, the
+   * last is never dropped); a replayed burst loads only its last.
    */
   schedulePreview(data) {
     if (!data || !data.url) return;
@@ -119,13 +119,11 @@ export class JobRunner {
     if (n < this.previewN) return;
     this.previewN = n;
     this.pendingPreview = data;
-    const now = Date.now();
-    if (!this.previewSince) this.previewSince = now;
-    clearTimeout(this.previewTimer);
-    const wait = Math.max(0, Math.min(PREVIEW_QUIET_MS, this.previewSince + PREVIEW_MAX_WAIT_MS - now));
+    if (this.previewTimer) return; // the scheduled call will take this newest one
+    const wait = Math.max(0, this.lastPreviewAt + PREVIEW_GAP_MS - Date.now());
     this.previewTimer = setTimeout(() => {
       this.previewTimer = null;
-      this.previewSince = 0;
+      this.lastPreviewAt = Date.now();
       const latest = this.pendingPreview;
       this.pendingPreview = null;
       if (!this.finished && latest) this.h.preview(latest.url, latest);
@@ -174,7 +172,6 @@ export class JobRunner {
     this.finished = true;
     clearTimeout(this.previewTimer);
     this.previewTimer = null;
-    this.previewSince = 0;
     this.pendingPreview = null;
     if (this.source) this.source.close();
     this.source = null;
