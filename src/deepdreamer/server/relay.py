@@ -15,21 +15,23 @@ from ..io import tensor_to_array
 from ..motion import FrameProgress
 from .jobs import Job
 
-__all__ = ["ProgressRelay", "PREVIEW_AREA", "encode_preview"]
+__all__ = ["ProgressRelay", "PREVIEW_BUDGET", "encode_preview"]
 
-# Octaves up to this many pixels get a preview after every step; a larger one every
-# ceil(area / PREVIEW_AREA) steps. The JPEG costs about 1/10 of a dream step of the same size
-# here, so this keeps previews a few per cent of the run even at 1024 px.
-PREVIEW_AREA = 640 * 480
-# ... but never more than one preview per MIN_PREVIEW_GAP seconds but at an octave's end: the
-# first octaves' steps take a few ms, faster than a page can fetch and show their pictures.
-MIN_PREVIEW_GAP = 0.05
+# Previews may take this share of the run's time (making one costs ~5 ms at 600x450 here, a
+# step there 30-80 ms): so a preview follows every step or every few, whatever the size, and
+# the server stays within a few per cent of the Python API. An octave's last step always has one.
+PREVIEW_BUDGET = 0.02
+MIN_PREVIEW_GAP = 0.05  # s; and at most 20 a second: more than a page can fetch and show
+MAX_PREVIEW_SIDE = 640  # px; a larger octave is previewed at half size (every other pixel)
 PREVIEW_QUALITY = 80
 
 
 def encode_preview(image: torch.Tensor) -> tuple[bytes, int, int]:
     """(JPEG bytes, width, height) of the first image of a (N,3,h,w) batch in [0,1]."""
-    array = tensor_to_array(image[:1].detach().float().clamp(0.0, 1.0))
+    image = image[:1].detach()
+    if max(image.shape[-2:]) > MAX_PREVIEW_SIDE:
+        image = image[..., ::2, ::2]
+    array = tensor_to_array(image)
     picture = Image.fromarray(array)
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=PREVIEW_QUALITY)
@@ -45,6 +47,7 @@ class ProgressRelay:
         self.job, self.scale, self.frames = job, octave_scale, frames
         self.started = time.monotonic()
         self.last_preview = -math.inf
+        self.preview_seconds = 0.0  # spent making previews so far
         self.frame = 0
 
     def __call__(self, event) -> bool:
@@ -77,19 +80,19 @@ class ProgressRelay:
         if self.frames:
             data.update(frame=self.frame + 1, frames=self.frames)
         self.job.emit("progress", **data)
-        if event.image is not None and self._wants_preview(event):
+        if event.image is not None and self._wants_preview(event, elapsed):
             self.last_preview = time.monotonic()
             picture, width, height = encode_preview(event.image)
             number = self.job.add_preview(picture)
+            self.preview_seconds += time.monotonic() - self.last_preview
             self.job.emit("preview", n=number, url=f"/api/jobs/{self.job.id}/previews/{number}",
                           width=width, height=height)
 
-    def _wants_preview(self, event: Progress) -> bool:
+    def _wants_preview(self, event: Progress, elapsed: float) -> bool:
         if event.step == event.steps:
             return True
-        width, height = event.size
-        every = max(1, math.ceil(width * height / PREVIEW_AREA))
-        return event.step % every == 0 and time.monotonic() - self.last_preview >= MIN_PREVIEW_GAP
+        return (time.monotonic() - self.last_preview >= MIN_PREVIEW_GAP
+                and self.preview_seconds <= PREVIEW_BUDGET * elapsed)
 
 
 def _finite(value: float) -> float | None:

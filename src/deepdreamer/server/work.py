@@ -12,6 +12,7 @@ from PIL import Image
 
 from ..cli.reproduce import dream_command, visualize_command, zoom_command
 from ..io import save_image
+from ..io.images import FAST_PNG_LEVEL
 from ..models import DreamModel
 from ..motion.run import render_zoom
 from ..pipeline import dream_image
@@ -56,13 +57,13 @@ def _files(job_id: str, result: Image.Image, settings: dict | None, request: Job
                   "file": f"/api/results/{job_id}/file", "download_name": f"deepdreamer-{job_id}.png",
                   "thumb": f"/api/results/{job_id}/thumb.jpg", "source": None, "mask": None,
                   "file_name": "result.png"}
-        save_image(result, folder / "result.png", settings=settings)
+        save_image(result, folder / "result.png", settings=settings, fast=True)
         save_thumbnail(result, folder / "thumb.jpg")
         if request.image is not None:
-            request.image.save(folder / "source.png")
+            request.image.save(folder / "source.png", compress_level=FAST_PNG_LEVEL)
             fields["source"] = f"/api/results/{job_id}/source"
         if request.mask is not None:
-            request.mask.save(folder / "mask.png")
+            request.mask.save(folder / "mask.png", compress_level=FAST_PNG_LEVEL)
             fields["mask"] = f"/api/results/{job_id}/mask"
         if extra is not None:
             fields.update(extra(folder))
