@@ -76,7 +76,8 @@ class ProgressRelay:
         eta = elapsed * (1 - fraction) / fraction if fraction > 0.02 else None
         data = dict(octave=event.octave, octaves=event.octaves, step=event.step, steps=event.steps,
                     done=event.done, total=event.total, objective=_finite(event.objective),
-                    elapsed=round(elapsed, 2), eta=None if eta is None else round(eta, 1))
+                    elapsed=round(elapsed, 2), eta=None if eta is None else round(eta, 1),
+                    fraction=round(fraction, 4))
         if self.frames:
             data.update(frame=self.frame + 1, frames=self.frames)
         self.job.emit("progress", **data)

@@ -797,6 +797,8 @@ function onQueued(data) {
 }
 
 function progressFraction(p) {
+  // the server's share of the work done: octaves weighted by their area (the last is half of it)
+  if (typeof p.fraction === 'number') return Math.max(0, Math.min(1, p.fraction));
   const part = p.total > 0 ? Math.min(1, p.done / p.total) : p.steps > 0 ? Math.min(1, p.step / p.steps) : 0;
   if (p.frames > 0) {
     // `frame` counts from 1 for the frame being dreamed; the within-frame part fills the rest
