@@ -27,6 +27,7 @@ __all__ = [
     "checked_objective",
     "draw_seed",
     "dream_image",
+    "dream_prepared",
     "load_source",
     "package_version",
     "prepare_dream",
@@ -165,10 +166,16 @@ def dream_image(
     model: DreamModel | None = None,
     progress: ProgressCallback | None = None,
 ) -> Dreamed:
-    """Dream one image with fully resolved settings; what the CLI and a server call."""
+    """Dream one image with fully resolved settings; what the CLI calls."""
     loaded = load_source(source, config.max_size)
-    prepared = prepare_dream(config, model, image=loaded.rgb)
-    seed = draw_seed(config.seed)
+    return dream_prepared(prepare_dream(config, model, image=loaded.rgb), loaded, progress)
+
+
+def dream_prepared(prepared: PreparedDream, loaded: Pixels,
+                   progress: ProgressCallback | None = None) -> Dreamed:
+    """Dream a loaded source with a prepared dream: what a server calls after it checked the
+    request by loading and preparing it once."""
+    seed = draw_seed(prepared.config.seed)
     result = prepared.dream_tensor(loaded.rgb, seed, progress)
     settings = prepared.settings(seed, octaves_used=len(result.octave_sizes))
     return Dreamed(result.image, loaded.alpha, settings, result.objective_history, result.notices)

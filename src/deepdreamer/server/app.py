@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import DeepDreamerError, ImageTooLargeError, NotAnImageError, UnknownNameError
+from ..errors import DeepDreamerError, ImageTooLargeError, NotAnImageError
 from ..models import DreamModel
 from ..pipeline import package_version
 from . import routes_catalogue, routes_jobs, routes_results
@@ -38,9 +38,7 @@ def status_for(exc: DeepDreamerError) -> int:
         return 413
     if isinstance(exc, NotAnImageError):
         return 415
-    if isinstance(exc, UnknownNameError):
-        return 400
-    return 400
+    return 400  # a bad setting, an unknown name (with the closest ones), no photo
 
 
 class _OneLineTooLarge:

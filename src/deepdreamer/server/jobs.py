@@ -134,18 +134,22 @@ class JobQueue:
     def submit(self, job: Job) -> int:
         """Accept `job` or raise QueueFull; returns its position (0 = about to run)."""
         with self._cond:
-            if self._closing:
-                raise QueueFull("the server is shutting down")
-            if self.pending >= self.capacity:
-                raise QueueFull(
-                    f"the queue is full ({self.capacity} jobs waiting or running); try again when one finishes"
-                )
+            self.check_room()
             self._jobs[job.id] = job
             self._waiting.append(job)
             position = self._position(job)
             job.emit("queued", position=position)
             self._cond.notify()
             return position
+
+    def check_room(self) -> None:
+        """Raise QueueFull unless one more job can be accepted now."""
+        if self._closing:
+            raise QueueFull("the server is shutting down")
+        if self.pending >= self.capacity:
+            raise QueueFull(
+                f"the queue is full ({self.capacity} jobs waiting or running); try again when one finishes"
+            )
 
     @property
     def pending(self) -> int:

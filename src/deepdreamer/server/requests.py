@@ -19,7 +19,8 @@ from ..errors import ConfigError, InputImageError, UnknownNameError
 from ..io.images import decode_image
 from ..models import DreamModel
 from ..objectives import parse_objective
-from ..pipeline import load_source, prepare_dream
+from ..io.sources import Pixels
+from ..pipeline import PreparedDream, load_source, prepare_dream
 
 __all__ = ["MODES", "JobRequest", "parse_request", "check_request", "sample_bytes", "upload_name"]
 
@@ -53,6 +54,9 @@ class JobRequest:
     image_name: str = "photo.png"
     mask: Image.Image | None = None
     guide: Image.Image | None = None
+    # a dream's source and prepared settings, made once when the request is checked
+    loaded: Pixels | None = None
+    prepared: PreparedDream | None = None
 
 
 def _settings(text: str) -> dict:
@@ -120,7 +124,10 @@ def check_request(request: JobRequest, net: DreamModel) -> None:
     """Names (layers, channels, classes) and image sizes checked against the model, cheaply,
     before the job waits in the queue."""
     config = request.config
-    if request.mode in ("dream", "zoom"):
+    if request.mode == "dream":  # kept: the worker dreams with what was checked here
+        request.loaded = load_source(request.image, config.max_size)
+        request.prepared = prepare_dream(config, net, image=request.loaded.rgb)
+    elif request.mode == "zoom":  # the zoom loop loads and prepares its start itself
         start = load_source(request.image, config.max_size).rgb if request.image is not None else None
         prepare_dream(config, net, image=start)
     elif request.mode == "visualize":

@@ -9,9 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from ..errors import DeepDreamerError
 from .deps import get_job, get_state
-from .jobs import Job, QueueFull, new_job_id
+from .jobs import Job, new_job_id
 from .requests import SAMPLE_NAME, check_request, parse_request, sample_bytes, upload_name
 from .state import ServerState
 
@@ -43,9 +42,7 @@ async def submit(
     guide: UploadFile | None = File(None, description="dream toward this image's features"),
     state: ServerState = Depends(get_state),
 ) -> dict:
-    if state.queue.pending >= state.queue.capacity:  # refuse before decoding anything
-        raise QueueFull(f"the queue is full ({state.queue.capacity} jobs waiting or running); "
-                        "try again when one finishes")
+    state.queue.check_room()  # refuse before decoding anything (submit checks again, locked)
     photo = (sample_bytes(), SAMPLE_NAME) if sample else await _upload(image, "photo.png")
     files = (photo, await _upload(mask, "mask.png"), await _upload(guide, "guide.png"))
 

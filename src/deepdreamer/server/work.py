@@ -15,7 +15,7 @@ from ..io import save_image
 from ..io.images import FAST_PNG_LEVEL
 from ..models import DreamModel
 from ..motion.run import render_zoom
-from ..pipeline import dream_image
+from ..pipeline import dream_prepared
 from ..visualize.run import activations_config, render_config
 from .jobs import Job
 from .relay import ProgressRelay
@@ -48,16 +48,22 @@ def _item(job: Job, request: JobRequest, settings: dict, title: str, command: st
 
 
 def _files(job_id: str, result: Image.Image, settings: dict | None, request: JobRequest,
-           extra: Callable[[Path], dict] | None = None) -> Callable[[Path], dict]:
-    """The writer for a gallery folder: the full-size result with its settings embedded, the
-    thumbnail, the source photo and mask (so an item can be reopened and redone)."""
+           video: Path | None = None) -> Callable[[Path], dict]:
+    """The writer for a gallery folder: the full-size result with its settings embedded (or,
+    for a zoom, its video), the thumbnail, the source photo and mask (so an item can be
+    reopened and redone)."""
 
     def write(folder: Path) -> dict:
-        fields = {"width": result.width, "height": result.height, "media": "image",
-                  "file": f"/api/results/{job_id}/file", "download_name": f"deepdreamer-{job_id}.png",
+        name = "result.png" if video is None else f"result{video.suffix}"
+        fields = {"width": result.width, "height": result.height,
+                  "media": "image" if video is None else "video",
+                  "file": f"/api/results/{job_id}/file", "download_name": f"deepdreamer-{job_id}{Path(name).suffix}",
                   "thumb": f"/api/results/{job_id}/thumb.jpg", "source": None, "mask": None,
-                  "file_name": "result.png"}
-        save_image(result, folder / "result.png", settings=settings, fast=True)
+                  "file_name": name}
+        if video is None:
+            save_image(result, folder / name, settings=settings, fast=True)
+        else:
+            video.replace(folder / name)
         save_thumbnail(result, folder / "thumb.jpg")
         if request.image is not None:
             request.image.save(folder / "source.png", compress_level=FAST_PNG_LEVEL)
@@ -65,8 +71,6 @@ def _files(job_id: str, result: Image.Image, settings: dict | None, request: Job
         if request.mask is not None:
             request.mask.save(folder / "mask.png", compress_level=FAST_PNG_LEVEL)
             fields["mask"] = f"/api/results/{job_id}/mask"
-        if extra is not None:
-            fields.update(extra(folder))
         return fields
 
     return write
@@ -80,7 +84,7 @@ def _title(request: JobRequest, settings: dict) -> str:
 
 def _dream(job: Job, request: JobRequest, net: DreamModel, store: ResultsStore) -> dict:
     relay = ProgressRelay(job, request.config.octave_scale)
-    out = dream_image(request.config, request.image, model=net, progress=relay)
+    out = dream_prepared(request.prepared, request.loaded, progress=relay)
     command = dream_command(
         out.settings, request.image_name, f"dream-{job.id[:6]}.png",
         mask=f"mask-{job.id[:6]}.png" if request.mask is not None else None,
@@ -116,15 +120,8 @@ def _zoom(job: Job, request: JobRequest, net: DreamModel, store: ResultsStore) -
         command = zoom_command(out.settings, request.image_name if request.image is not None else None,
                                f"zoom-{job.id[:6]}{ZOOM_SUFFIX}")
         item = _item(job, request, out.settings, f"zoom · {out.frames} frames", command)
-
-        def video_files(folder: Path) -> dict:
-            (folder / "result.png").unlink()  # the last frame stays as the thumbnail only
-            target = folder / f"result{ZOOM_SUFFIX}"
-            Path(out.path).replace(target)
-            return {"media": "video", "file_name": target.name,
-                    "download_name": f"deepdreamer-{job.id}{ZOOM_SUFFIX}"}
-
-        return store.add(job.id, item, _files(job.id, last, None, request, extra=video_files))
+        # the last frame is the thumbnail; the video is the result
+        return store.add(job.id, item, _files(job.id, last, None, request, video=Path(out.path)))
 
 
 def _last_frame(path) -> Image.Image:
