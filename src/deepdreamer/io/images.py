@@ -11,6 +11,7 @@ import json
 import os
 import pathlib
 import warnings
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Union
@@ -44,7 +45,10 @@ SUPPORTED_OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", 
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
             ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
 _SETTINGS_KEY = "deepdreamer"
-FAST_PNG_LEVEL = 1  # zlib level of save_image(fast=True): 22 ms against 97 ms at 600x450 here
+# save_image(fast=True)'s PNG: zlib's run-length strategy at level 1. At 600x450 here: a dream
+# 23 ms and 675 KB, the photo 17 ms and 366 KB, against 35 ms / 687 KB and 19 ms / 381 KB for
+# plain level 1, and ~97 ms for the default level (a few per cent smaller still).
+FAST_PNG = {"compress_level": 1, "compress_type": zlib.Z_RLE}
 _IMAGE_DESCRIPTION = 0x010E
 
 
@@ -245,7 +249,7 @@ def save_image(
         img = img.convert("RGB")  # these formats cannot hold alpha
     kwargs = _save_kwargs(fmt, settings)
     if fast and fmt == "PNG":
-        kwargs["compress_level"] = FAST_PNG_LEVEL
+        kwargs.update(FAST_PNG)
     return write_atomic(path, lambda f: img.save(f, format=fmt, **kwargs))
 
 

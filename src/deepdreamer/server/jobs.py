@@ -99,6 +99,12 @@ class Job:
     def finished(self) -> bool:
         return self.state in TERMINAL
 
+    @property
+    def logged_last(self) -> bool:
+        """Whether the job's last event is in its log (`finished` turns true just before)."""
+        with self._lock:
+            return bool(self.events) and self.events[-1].type in TERMINAL
+
     def finish(self, state: str, **data) -> None:
         """Set a terminal state and log it; the last event of every job."""
         self.state = state

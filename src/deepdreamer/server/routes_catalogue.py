@@ -13,6 +13,7 @@ from ..config import ActivationsConfig, DreamConfig, VisualizeConfig, ZoomConfig
 from ..models import DreamModel, ModelEntry, imagenet_labels, list_models
 from ..pipeline import package_version
 from ..presets import PRESETS, VISUALIZE_PRESETS
+from .compute import on_own_thread
 from .deps import get_entry, get_model, get_state
 from .requests import SERVER_ONLY, sample_bytes
 from .state import ServerState
@@ -68,7 +69,7 @@ def labels(entry: ModelEntry = Depends(get_entry)) -> dict:
             response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
 async def layer_guide(layer: str, net: DreamModel = Depends(get_model), state: ServerState = Depends(get_state)):
     net.entry.layer(layer)  # an unknown layer: 400 with the closest names
-    picture = await run_in_threadpool(state.guide.picture, net, layer)
+    picture = await run_in_threadpool(on_own_thread, state.guide.picture, net, layer)  # see compute.py
     return Response(picture, media_type="image/jpeg", headers=_CACHE)
 
 

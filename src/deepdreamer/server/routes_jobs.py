@@ -1,14 +1,20 @@
-"""Jobs: submit (an upload plus settings), status, the event stream, cancel, previews."""
+"""Jobs: submit (an upload plus settings), status, the event stream, cancel, previews.
+
+Status, cancel and previews are `async def`: they only look at memory, and a plain `def` route
+runs on a thread of FastAPI's pool, a hop that costs a running dream a turn of the GIL."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from .compute import on_own_thread
 from .deps import get_job, get_state
 from .jobs import Job, new_job_id
 from .requests import SAMPLE_NAME, check_request, parse_request, sample_bytes, upload_name
@@ -16,7 +22,10 @@ from .state import ServerState
 
 router = APIRouter(tags=["jobs"])
 
-BATCH_SECONDS = 0.05  # a stream sends at most 20 batches a second: fewer wake-ups for the loop
+# A stream sends at most five batches a second: each wake-up of the event loop takes the GIL and
+# a core from the dream for a moment (the loop's CPU per 600x450 dream: 38 ms at 0.05 s, 22 ms
+# at 0.2 s with the relay's gaps below; about as many pictures as the page shows, ~7 a second).
+BATCH_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0  # a comment line now and then keeps proxies from closing a quiet stream
 
 
@@ -51,19 +60,19 @@ async def submit(
         check_request(request, state.models.get(request.config.model))
         return request
 
-    request = await run_in_threadpool(prepare)
+    request = await run_in_threadpool(on_own_thread, prepare)  # torch: see compute.py
     job = Job(new_job_id(), mode, request)
     position = state.queue.submit(job)
     return {"id": job.id, "state": job.state, "position": position}
 
 
 @router.get("/jobs/{job_id}", summary="A job's state, last progress and result")
-def status(job: Job = Depends(get_job), state: ServerState = Depends(get_state)) -> dict:
+async def status(job: Job = Depends(get_job), state: ServerState = Depends(get_state)) -> dict:
     return _status(job, state)
 
 
 @router.post("/jobs/{job_id}/cancel", summary="Cancel a job; a running dream stops within one step")
-def cancel(job: Job = Depends(get_job), state: ServerState = Depends(get_state)) -> dict:
+async def cancel(job: Job = Depends(get_job), state: ServerState = Depends(get_state)) -> dict:
     if not job.finished:
         state.queue.cancel(job)
     return _status(job, state)
@@ -75,47 +84,66 @@ async def events(request: Request, after: int = 0, job: Job = Depends(get_job),
                  state: ServerState = Depends(get_state),
                  last_event_id: str | None = Header(None)):
     sent = max(0, after, int(last_event_id) if (last_event_id or "").isdigit() else 0)
-    wake = _Wake(asyncio.get_running_loop())
+    wake = _Wake(asyncio.get_running_loop(), job)
     unsubscribe = job.subscribe(wake)
     try:
         while True:
             wake.clear()
             for event in job.events_after(sent):
-                yield ServerSentEvent(data=event.data, event=event.type, id=str(event.id))
+                # raw_data: the log holds plain JSON values, so json.dumps is all they need
+                yield ServerSentEvent(raw_data=json.dumps(event.data), event=event.type, id=str(event.id))
                 sent = event.id
-            if job.finished and not job.events_after(sent):
+            if job.logged_last and not job.events_after(sent):
                 return
             if state.closing.is_set() or await request.is_disconnected():
                 return
             if not await wake.wait(KEEPALIVE_SECONDS):
                 yield ServerSentEvent(comment="keep-alive")
-            await asyncio.sleep(BATCH_SECONDS)  # what came meanwhile goes out together
+            await wake.gather(BATCH_SECONDS)  # what comes meanwhile goes out together
     finally:
         unsubscribe()
 
 
 class _Wake:
     """Set from the worker thread when its job logs an event; at most one wake-up is queued on
-    the event loop at a time, however many events come (a small octave logs hundreds a second)."""
+    the event loop at a time, however many events come (a small octave logs hundreds a second).
+    The job's last event also ends a batch early: `done` goes out at once, not up to
+    BATCH_SECONDS later."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop, self.event, self.pending = loop, asyncio.Event(), False
+    def __init__(self, loop: asyncio.AbstractEventLoop, job: Job) -> None:
+        self.loop, self.job, self.event, self.pending = loop, job, asyncio.Event(), False
+        self.ended, self.end_sent = asyncio.Event(), False
 
     def __call__(self) -> None:
+        if not self.end_sent and self.job.logged_last:
+            self.end_sent = True
+            self._call(self.ended.set)
         if not self.pending:
             self.pending = True
-            try:
-                self.loop.call_soon_threadsafe(self.event.set)
-            except RuntimeError:  # the loop has closed: the server is stopping
-                pass
+            self._call(self.event.set)
+
+    def _call(self, fn: Callable[[], None]) -> None:
+        try:
+            self.loop.call_soon_threadsafe(fn)
+        except RuntimeError:  # the loop has closed: the server is stopping
+            pass
+
+    async def gather(self, seconds: float) -> None:
+        """Let events gather for `seconds`, or until the job's last one is logged."""
+        if not self.end_sent:
+            await self.wait_for(self.ended, seconds)
 
     def clear(self) -> None:
         self.pending = False
         self.event.clear()
 
     async def wait(self, timeout: float) -> bool:
+        return await self.wait_for(self.event, timeout)
+
+    @staticmethod
+    async def wait_for(event: asyncio.Event, timeout: float) -> bool:
         try:
-            await asyncio.wait_for(self.event.wait(), timeout)
+            await asyncio.wait_for(event.wait(), timeout)
             return True
         except asyncio.TimeoutError:
             return False
@@ -123,7 +151,7 @@ class _Wake:
 
 @router.get("/jobs/{job_id}/previews/{number}", summary="A preview JPEG (the latest few are kept)",
             response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
-def preview(number: int, job: Job = Depends(get_job)) -> Response:
+async def preview(number: int, job: Job = Depends(get_job)) -> Response:
     picture = job.preview(number)
     if picture is None:
         raise HTTPException(404, f"preview {number} of job {job.id} is not kept (only the latest are)")

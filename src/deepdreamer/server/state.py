@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 from ..models import DreamModel, load_model
+from .compute import on_own_thread
 from .jobs import Job, JobQueue
 from .layer_guide import LayerGuide
 from .options import ServeConfig
@@ -20,7 +21,8 @@ SHUTDOWN_SECONDS = 2.0  # how long Ctrl-C waits for a running job to stop (it st
 
 @dataclass
 class ModelCache:
-    """Models by name, each loaded on first use and then shared (DreamModel is thread-safe)."""
+    """Models by name, each loaded on first use and then shared (DreamModel is thread-safe);
+    loaded on a thread of its own, whoever asks (see compute.py)."""
 
     models: dict[str, DreamModel] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -28,7 +30,7 @@ class ModelCache:
     def get(self, name: str) -> DreamModel:
         with self._lock:
             if name not in self.models:
-                self.models[name] = load_model(name)
+                self.models[name] = on_own_thread(load_model, name)
             return self.models[name]
 
 

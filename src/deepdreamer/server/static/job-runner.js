@@ -108,8 +108,8 @@ export class JobRunner {
   }
 
   /**
-   * Previews. The server sends at most 20 a second and keeps its latest 32 (over a second and a
-   * half of them), so the newest is always there to fetch. The page shows at most one every
+   * Previews. The server sends at most five a second and keeps its latest 32 (over six seconds
+   * of them), so the newest is always there to fetch. The page shows at most one every
    * PREVIEW_GAP_MS, always the newest known (leading and trailing: the first shows at once, the
    * last is never dropped); a replayed burst loads only its last.
    */
