@@ -2,7 +2,7 @@
 server adds to a whole dream.
 
     PYTHONPATH=src python benchmarks/server.py
-    PYTHONPATH=src python benchmarks/server.py --repeats 9 --settings '{"seed": 0, "steps": 5}'
+    PYTHONPATH=src python benchmarks/server.py --rounds 5 --repeats 5 --settings '{"seed": 0, "steps": 5}'
 
 The work: the sample photo (src/deepdreamer/data/chelsea.jpg) resized to 600x450 with Pillow
 and sent as a PNG upload (lossless, so both sides dream the very same pixels), the default dream
@@ -21,8 +21,9 @@ settings with seed 0.
    start from the photo's bytes and end with the result on disk. The dd.dream call alone is
    timed and reported too. (tune_malloc() first in the worker, as the CLI that runs the server
    does; same torch threads, same settings and seed.) Each side warmed up once; then
-   `--repeats` pairs, the order alternating within a pair; medians over `--rounds` rounds, each with a fresh server and API worker (a
-   process's speed differs from another's by a few per cent for its whole life). Goal: under 5%.
+   `--repeats` pairs, the order alternating within a pair; medians over `--rounds` rounds,
+   each with a fresh server and API worker (one process runs the same dream a few per cent
+   faster or slower than another for its whole life). Goal: under 5%.
 
 Prints the numbers and a verdict per goal; exits 0 either way (a measurement, not a test).
 Writes nothing outside a temporary folder.
@@ -296,6 +297,7 @@ def main() -> None:
                 api_warm = worker.dream(settings, tmp / "api.png")
                 if number == 1:
                     identical = same_pixels(server.result_file(server_warm["id"]), tmp / "api.png")
+                print(f"warm-up: server {server_warm['seconds']:.2f} s, API {api_warm['seconds']:.2f} s", flush=True)
                 this_round = []
                 for i in range(args.repeats):
                     for side in (("server", "api") if i % 2 == 0 else ("api", "server")):
