@@ -35,8 +35,8 @@ def tensor_to_array(t: torch.Tensor) -> np.ndarray:
     rounded half to even. Multiplying first and clamping to [0, 255] gives the same bytes as
     clamping first, with one float temporary instead of three."""
     t = _one_image(t, "tensor_to_array").detach().to("cpu", torch.float32)
-    a = t.mul(255).clamp_(0, 255).round_().to(torch.uint8).permute(1, 2, 0).numpy()
-    return np.ascontiguousarray(a)
+    # torch makes the (H, W, C) copy (on every core): half the time of np.ascontiguousarray's
+    return t.mul(255).clamp_(0, 255).round_().to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
 
 
 def to_tensor(img: Image.Image) -> torch.Tensor:

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from ..engine import Notice, Progress
+from ..io import tensor_to_array
 from ..motion import FrameProgress
 from .jobs import Job
 
@@ -32,12 +33,10 @@ PREVIEW_QUALITY = 80
 
 def encode_preview(image: torch.Tensor) -> tuple[bytes, int, int]:
     """(JPEG bytes, width, height) of the first image of a (N,3,h,w) batch in [0,1]."""
-    image = image[0].detach()
+    image = image[:1].detach()
     if max(image.shape[-2:]) > MAX_PREVIEW_SIDE:
         image = image[..., ::2, ::2]
-    # rounded half up, not tensor_to_array's half to even: half the time, and a preview is a JPEG
-    array = image.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).contiguous()
-    picture = Image.fromarray(array.cpu().numpy())
+    picture = Image.fromarray(tensor_to_array(image))
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=PREVIEW_QUALITY)
     return buffer.getvalue(), picture.width, picture.height

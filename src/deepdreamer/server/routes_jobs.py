@@ -112,11 +112,10 @@ class _Wake:
 
     def __init__(self, loop: asyncio.AbstractEventLoop, job: Job) -> None:
         self.loop, self.job, self.event, self.pending = loop, job, asyncio.Event(), False
-        self.ended, self.end_sent = asyncio.Event(), False
+        self.ended = asyncio.Event()
 
     def __call__(self) -> None:
-        if not self.end_sent and self.job.logged_last:
-            self.end_sent = True
+        if self.job.logged_last:  # true for one call only: nothing is logged after the last event
             self._call(self.ended.set)
         if not self.pending:
             self.pending = True
@@ -130,8 +129,7 @@ class _Wake:
 
     async def gather(self, seconds: float) -> None:
         """Let events gather for `seconds`, or until the job's last one is logged."""
-        if not self.end_sent:
-            await self.wait_for(self.ended, seconds)
+        await self.wait_for(self.ended, seconds)
 
     def clear(self) -> None:
         self.pending = False
