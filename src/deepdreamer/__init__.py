@@ -4,7 +4,7 @@ from . import motion, objectives, visualize  # noqa: F401 - loaded before the fu
 from .api import activations, dream, dream_image, dream_video, feature_sheet, visualize, zoom
 from .config import DreamConfig
 from .errors import DeepDreamerError
-from .models import DreamModel, list_models, load_model
+from .models import DreamModel, list_models, load_model, wrap_model
 from .pipeline import package_version
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "objectives",
     "package_version",
     "visualize",
+    "wrap_model",
     "zoom",
 ]
 __version__ = package_version()

@@ -32,6 +32,7 @@ PRECISIONS = ("auto", "fp32", "bf16")  # forward-pass precisions a user may ask 
 class DreamConfig:
     model: str = EMBEDDED_MODEL  # the embedded model is the one that works offline
     weights: str | None = None  # a local state dict for the model's architecture
+    labels: str | None = None  # a file of class names (one per line) for class:NAME
     # (layer, weight) pairs; empty means the model entry's default layer
     layers: tuple[tuple[str, float], ...] = ()
     # an objective spec ("blocks.5:37", "class:goldfish", ...) or an Objective value, used
@@ -270,6 +271,7 @@ class VisualizeConfig:
     objective: str  # a spec: "blocks.5:37", "blocks.5:37@3,4", "class:dumbbell", sums of these
     model: str = EMBEDDED_MODEL
     weights: str | None = None
+    labels: str | None = None
     size: int = 224  # square side in px; Lite0 was trained at 224
     steps: int = 512  # Adam steps (Lucid's default render length)
     param: str = "fourier"  # Fourier + decorrelated colour reads far better than raw pixels
@@ -313,6 +315,7 @@ class ActivationsConfig:
     top: int = 16  # how many channels to show, strongest mean activation first
     model: str = EMBEDDED_MODEL
     weights: str | None = None
+    labels: str | None = None
     max_size: int = 512  # long side the input is scaled to before the forward pass
     tile: int = 128  # px of the long side of each map in the grid
     device: str = "cpu"

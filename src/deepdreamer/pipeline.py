@@ -46,7 +46,7 @@ def resolve_model(config, model: DreamModel | None = None) -> DreamModel:
     """`model` when given (shared, loaded once), else the config's model, weights and device."""
     if model is not None:
         return model
-    return load_model(config.model, weights=config.weights, device=config.device)
+    return load_model(config.model, weights=config.weights, device=config.device, labels=config.labels)
 
 
 def draw_seed(seed: int | None) -> int:

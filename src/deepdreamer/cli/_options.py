@@ -31,11 +31,16 @@ class _TileSize(click.ParamType):
             self.fail(f"{value!r} is not 'auto' or a whole number of pixels", param, ctx)
 
 
+MODEL_HELP = "Model: a name from `deepdreamer models`, torchvision:NAME, timm:NAME or FILE.py:FACTORY."
+WEIGHTS_HELP = "Local state dict or checkpoint for the model's architecture (another class count rebuilds the head)."
+LABELS_HELP = "Class names, one per line in logit order (for class:NAME with your own weights)."
+
 # Each entry: (param_decls, click kwargs). New dream settings are added here and in
 # config_from_options, so every dreaming command gets them.
 _DREAM_OPTIONS = [
-    (("-m", "--model"), dict(default=_D.model, show_default=True, help="Model name (see `deepdreamer models`).")),
-    (("--weights",), dict(type=click.Path(), default=None, help="Local state dict for the model's architecture.")),
+    (("-m", "--model"), dict(default=_D.model, show_default=True, help=MODEL_HELP)),
+    (("--weights",), dict(type=click.Path(), default=None, help=WEIGHTS_HELP)),
+    (("--labels",), dict(type=click.Path(dir_okay=False), default=None, help=LABELS_HELP)),
     (("-l", "--layer", "layers"), dict(multiple=True, metavar="NAME[:WEIGHT]", help="Layer to dream (repeatable); default: the model's.")),
     (("--objective",), dict(default=None, metavar="SPEC", help="Objective instead of --layer: 'blocks.5:37', 'blocks.5:3,7', 'class:goldfish', 'blocks.4 - 0.5*blocks.5:12'.")),
     (("--octaves",), dict(type=int, default=_D.octaves, show_default=True)),
@@ -95,7 +100,7 @@ def config_from_options(options: dict) -> DreamConfig:
 
 
 _FLAG_KEYS = (
-    "model", "weights", "layers", "objective", "octaves", "octave_scale", "steps", "step_size",
+    "model", "weights", "labels", "layers", "objective", "octaves", "octave_scale", "steps", "step_size",
     "jitter", "seed", "max_size", "precision", "tile_size", "channels", "guide", "mask",
     "lap_levels", "rotate_jitter", "scale_jitter", "keep_colors", "preset", "config_file", "from_image",
 )

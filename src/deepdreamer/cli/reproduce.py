@@ -14,7 +14,7 @@ from ..settings_file import build_config
 __all__ = ["dream_command", "visualize_command", "zoom_command"]
 
 # set by the command's own arguments, or naming files the command line cannot know
-_NOT_REPEATED = {"preset", "config_file", "from_image", "guide", "mask", "weights", "output",
+_NOT_REPEATED = {"preset", "config_file", "from_image", "guide", "mask", "weights", "labels", "output",
                  "force", "quiet", "sheet"}
 
 

@@ -15,7 +15,7 @@ from ..presets import VISUALIZE_PRESETS
 from ..settings_file import build_config
 from ..visualize import activations_config, render_config, render_sheet
 from ._common import Reporter, friendly_errors
-from ._options import typed_on_command_line
+from ._options import LABELS_HELP, MODEL_HELP, WEIGHTS_HELP, typed_on_command_line
 
 __all__ = ["visualize", "activations"]
 
@@ -54,8 +54,9 @@ def _numbered(path: Path, count: int) -> list[Path]:
 @click.argument("objective", metavar="OBJECTIVE")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Output image; default: named after the objective. With --batch N: OUT-1 .. OUT-N.")
-@click.option("-m", "--model", default=_V.model, show_default=True, help="Model name (see `deepdreamer models`).")
-@click.option("--weights", type=click.Path(), default=None, help="Local state dict for the model's architecture.")
+@click.option("-m", "--model", default=_V.model, show_default=True, help=MODEL_HELP)
+@click.option("--weights", type=click.Path(), default=None, help=WEIGHTS_HELP)
+@click.option("--labels", type=click.Path(dir_okay=False), default=None, help=LABELS_HELP)
 @click.option("--size", type=int, default=_V.size, show_default=True, help="Side of the square image in px.")
 @click.option("--steps", type=int, default=_V.steps, show_default=True, help="Optimisation steps.")
 @click.option("--param", type=click.Choice(PARAMETERISATIONS), default=_V.param, show_default=True,
@@ -111,8 +112,8 @@ Examples:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Output image; default: IMAGE-LAYER-activations.png here.")
 @click.option("--top", type=int, default=_A.top, show_default=True, help="How many of the strongest channels.")
-@click.option("-m", "--model", default=_A.model, show_default=True, help="Model name.")
-@click.option("--weights", type=click.Path(), default=None, help="Local state dict for the model's architecture.")
+@click.option("-m", "--model", default=_A.model, show_default=True, help=MODEL_HELP)
+@click.option("--weights", type=click.Path(), default=None, help=WEIGHTS_HELP)
 @click.option("--max-size", type=int, default=_A.max_size, show_default=True, help="Downscale the input's long side to this.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print the output path.")

@@ -76,10 +76,10 @@ _TV_KWARGS = {
 
 
 def torchvision_builder(arch: str):
-    def build() -> nn.Module:
+    def build(**kwargs) -> nn.Module:
         import torchvision.models as tvm
 
-        return getattr(tvm, arch)(weights=None, **_TV_KWARGS.get(arch, {}))
+        return tvm.get_model(arch, weights=None, **_TV_KWARGS.get(arch, {}), **kwargs)
 
     return build
 

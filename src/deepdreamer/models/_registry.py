@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import replace
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -19,31 +20,32 @@ from ._builders import (
     torchvision_builder,
     torchvision_pretrained,
 )
-from .catalogue import EMBEDDED_MODEL, IMAGENET_MEAN, IMAGENET_STD, L, ModelEntry
+from .catalogue import EMBEDDED_MODEL, IMAGENET_MEAN, IMAGENET_STD, ModelEntry
 from .fold import fold_batchnorm
 from .fuse import fuse_conv_activations
+from .labels import imagenet_labels, read_labels
 from .samepad import has_same_convs, symmetric_same_convs
+from .sources import entry_for_spec, is_spec, torchvision_names
 
-__all__ = ["REGISTRY", "get_entry", "list_models", "load_model", "DreamModel", "NetRecord", "imagenet_labels"]
+__all__ = [
+    "REGISTRY", "get_entry", "list_models", "load_model", "load_entry", "DreamModel", "NetRecord",
+    "imagenet_labels",
+]
 
 
-def _vgg_layers(convs_per_stage: tuple[int, ...]) -> tuple:
+def _vgg_relus(convs_per_stage: tuple[int, ...]) -> tuple[str, ...]:
     """VGG's ReLU outputs by index in `features` (the ReLUs are made out-of-place on load)."""
-    layers, index, stride = [], 0, 1
-    for stage, n in enumerate(convs_per_stage):
-        channels = min(64 * 2**stage, 512)
+    names, index = [], 0
+    for n in convs_per_stage:
         for _ in range(n):
-            layers.append(L(f"features.{index + 1}", channels, stride))
+            names.append(f"features.{index + 1}")
             index += 2
         index += 1  # the max-pool closing the stage
-        stride *= 2
-    return tuple(layers)
+    return tuple(names)
 
 
-def _torchvision_entry(
-    arch: str, description: str, weights_enum: str, min_size: int = 32, **fields
-) -> ModelEntry:
-    """A torchvision architecture: ImageNet normalisation, weights through its weights API."""
+def _torchvision_entry(arch: str, description: str, weights_enum: str, min_size: int = 32, **fields) -> ModelEntry:
+    """A curated torchvision architecture: ImageNet normalisation, weights through its API."""
     return ModelEntry(
         name=arch,
         description=description,
@@ -54,13 +56,15 @@ def _torchvision_entry(
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
         min_size=min_size,
+        verify_fast=False,  # tested in tests/unit/test_fusion.py and test_speed_paths.py
         **fields,
     )
 
 
 _LITE0_BLOCKS = (1, 2, 2, 3, 3, 4, 1)
-_LITE0_STAGES = ((16, 2), (24, 4), (40, 8), (80, 16), (112, 16), (192, 32), (320, 32))
 
+# The curated entries: which layers to list and the default each was tuned with; channels and
+# strides come from the probe like every other model's (a test holds them to the old tables).
 REGISTRY: dict[str, ModelEntry] = {
     e.name: e
     for e in (
@@ -75,37 +79,27 @@ REGISTRY: dict[str, ModelEntry] = {
             std=(0.5, 0.5, 0.5),
             min_size=32,
             # shallow to deep: each stage's blocks, then the stage (its last block's output)
-            layers=(L("conv_stem", 32, 2),)
+            picked_layers=("conv_stem",)
             + tuple(
-                layer
-                for s, (c, st) in enumerate(_LITE0_STAGES)
-                for layer in (*(L(f"blocks.{s}.{b}", c, st) for b in range(_LITE0_BLOCKS[s])),
-                              L(f"blocks.{s}", c, st))
+                name
+                for s, n in enumerate(_LITE0_BLOCKS)
+                for name in (*(f"blocks.{s}.{b}" for b in range(n)), f"blocks.{s}")
             )
-            + (L("conv_head", 1280, 32), L("classifier", 1000, 32)),
-            default_layer="blocks.4",  # eyes and animal faces: the look a newcomer expects
-            logits_layer="classifier",
+            + ("conv_head", "classifier"),
+            picked_default="blocks.4",  # eyes and animal faces: the look a newcomer expects
+            picked_logits="classifier",
             state_dict_fixup=lite0_fixup,
+            verify_fast=False,
         ),
         _torchvision_entry(
             "googlenet",
             "GoogLeNet (Inception v1), ImageNet, torchvision; the original DeepDream net",
             "GoogLeNet_Weights",
-            layers=(
-                L("conv3", 192, 4),
-                L("inception3a", 256, 8),
-                L("inception3b", 480, 8),
-                L("inception4a", 512, 16),
-                L("inception4b", 512, 16),
-                L("inception4c", 512, 16),
-                L("inception4d", 528, 16),
-                L("inception4e", 832, 16),
-                L("inception5a", 832, 32),
-                L("inception5b", 1024, 32),
-                L("fc", 1000, 32),
-            ),
-            default_layer="inception4c",
-            logits_layer="fc",
+            picked_layers=("conv3", "inception3a", "inception3b", "inception4a", "inception4b",
+                           "inception4c", "inception4d", "inception4e", "inception5a",
+                           "inception5b", "fc"),
+            picked_default="inception4c",
+            picked_logits="fc",
             state_dict_fixup=drop_aux_keys,
         ),
         _torchvision_entry(
@@ -113,74 +107,66 @@ REGISTRY: dict[str, ModelEntry] = {
             "Inception v3, ImageNet, torchvision",
             "Inception_V3_Weights",
             min_size=75,
-            layers=(
-                L("Mixed_5b", 256, 8),
-                L("Mixed_5c", 288, 8),
-                L("Mixed_5d", 288, 8),
-                L("Mixed_6a", 768, 16),
-                L("Mixed_6b", 768, 16),
-                L("Mixed_6c", 768, 16),
-                L("Mixed_6d", 768, 16),
-                L("Mixed_6e", 768, 16),
-                L("Mixed_7a", 1280, 32),
-                L("Mixed_7b", 2048, 32),
-                L("Mixed_7c", 2048, 32),
-                L("fc", 1000, 32),
-            ),
-            default_layer="Mixed_6b",
-            logits_layer="fc",
+            picked_layers=("Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c",
+                           "Mixed_6d", "Mixed_6e", "Mixed_7a", "Mixed_7b", "Mixed_7c", "fc"),
+            picked_default="Mixed_6b",
+            picked_logits="fc",
             state_dict_fixup=drop_aux_keys,
         ),
         _torchvision_entry(
             "vgg16",
             "VGG-16, ImageNet, torchvision",
             "VGG16_Weights",
-            layers=_vgg_layers((2, 2, 3, 3, 3)) + (L("classifier.6", 1000, 32),),
-            default_layer="features.22",
-            logits_layer="classifier.6",
+            picked_layers=_vgg_relus((2, 2, 3, 3, 3)) + ("classifier.6",),
+            picked_default="features.22",
+            picked_logits="classifier.6",
         ),
         _torchvision_entry(
             "vgg19",
             "VGG-19, ImageNet, torchvision",
             "VGG19_Weights",
-            layers=_vgg_layers((2, 2, 4, 4, 4)) + (L("classifier.6", 1000, 32),),
-            default_layer="features.26",
-            logits_layer="classifier.6",
+            picked_layers=_vgg_relus((2, 2, 4, 4, 4)) + ("classifier.6",),
+            picked_default="features.26",
+            picked_logits="classifier.6",
         ),
         _torchvision_entry(
             "resnet50",
             "ResNet-50, ImageNet, torchvision",
             "ResNet50_Weights",
-            layers=(
-                L("layer1", 256, 4),
-                L("layer2", 512, 8),
-                L("layer3", 1024, 16),
-                L("layer4", 2048, 32),
-                L("fc", 1000, 32),
-            ),
-            default_layer="layer3",
-            logits_layer="fc",
+            picked_layers=("layer1", "layer2", "layer3", "layer4", "fc"),
+            picked_default="layer3",
+            picked_logits="fc",
         ),
     )
 }
 
 
 def get_entry(name: str) -> ModelEntry:
-    try:
+    """A curated name, `torchvision:NAME`, `timm:NAME` or `path/file.py:factory`."""
+    if name in REGISTRY:
         return REGISTRY[name]
-    except KeyError:
-        raise UnknownNameError("model", name, REGISTRY) from None
+    if is_spec(name):
+        return entry_for_spec(name)
+    raise UnknownNameError("model", name, _close_names(name))
+
+
+def _close_names(name: str) -> list[str]:
+    """What a mistyped model name is compared with: the curated names, and the torchvision and
+    timm names with their prefix (so 'resnet18' suggests 'torchvision:resnet18')."""
+    names = list(REGISTRY)
+    names += [f"torchvision:{n}" for n in torchvision_names()]
+    try:
+        import timm
+
+        names += [f"timm:{n}" for n in timm.list_models()]
+    except ImportError:  # pragma: no cover - timm is a dependency
+        pass
+    prefixed = [n for n in names if n.split(":", 1)[-1] == name]
+    return prefixed or names
 
 
 def list_models() -> list[ModelEntry]:
     return list(REGISTRY.values())
-
-
-def imagenet_labels() -> list[str]:
-    """The 1000 ImageNet class names, from torchvision's weights metadata (no download)."""
-    import torchvision.models as tvm
-
-    return list(tvm.ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
 
 
 @dataclass
@@ -211,11 +197,21 @@ class DreamModel:
     _fast_nets: dict[frozenset[str], NetRecord] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _hooks: dict = field(default_factory=dict, repr=False)  # models/hooks.py's shared hooks
+    fast_skipped: str | None = field(default=None, repr=False)  # why a fast net was not used
 
     def __post_init__(self) -> None:
         self._plain = NetRecord(self.net, dict(self.net.named_modules()))
         self._mean = torch.tensor(self.entry.mean, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(self.entry.std, device=self.device).view(1, 3, 1, 1)
+        self.input_size = self.entry.input_size
+
+    def network_input(self, pixels: torch.Tensor) -> torch.Tensor:
+        """[0, 1] pixels -> the tensor the network takes: normalised, and resized for a net
+        that takes one size only (the gradient flows back through the resize)."""
+        x = self.normalize(pixels)
+        if self.input_size is not None and tuple(x.shape[-2:]) != self.input_size:
+            x = torch.nn.functional.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
+        return x
 
     @property
     def name(self) -> str:
@@ -249,13 +245,37 @@ class DreamModel:
             return self._fast_nets[keep]
 
     def _build_fast(self, keep: frozenset[str]) -> NetRecord:
-        fast = fold_batchnorm(self.net, keep=keep)
-        fast = symmetric_same_convs(fast)  # TF 'SAME' padding without a padded copy
-        if self.device.type == "cpu":
-            fast = fuse_conv_activations(fast, self.net, keep=keep)
-            fast = fast.to(memory_format=torch.channels_last)
-        fast = fast.eval().requires_grad_(False)
+        try:
+            fast = fold_batchnorm(self.net, keep=keep)
+            fast = symmetric_same_convs(fast)  # TF 'SAME' padding without a padded copy
+            if self.device.type == "cpu":
+                fast = fuse_conv_activations(fast, self.net, keep=keep)
+                fast = fast.to(memory_format=torch.channels_last)
+            fast = fast.eval().requires_grad_(False)
+            if self.entry.verify_fast and not self._same_outputs(fast):
+                self.fast_skipped = "the folded and fused net computes something else"
+                return self._plain
+        except Exception as exc:  # noqa: BLE001 - an architecture the rewrites do not know
+            self.fast_skipped = f"{type(exc).__name__}: {exc}"
+            return self._plain
         return NetRecord(fast, dict(fast.named_modules()), same_padding=has_same_convs(fast))
+
+    @torch.no_grad()
+    def _same_outputs(self, fast: nn.Module) -> bool:
+        """BatchNorm folding and activation fusion assume a conv's next sibling takes its
+        output, true of torchvision's and timm's nets but not of every network: a net of
+        another shape gets its plain forward rather than a wrong one."""
+        size = self.entry.input_size or self.entry.probe_size
+        g = torch.Generator().manual_seed(0)
+        x = self.normalize(torch.rand(1, 3, *size, generator=g).to(self.device))
+        want = _tensors(self.net(x))
+        got = _tensors(fast(x.contiguous(memory_format=torch.channels_last) if self.device.type == "cpu" else x))
+        if len(want) != len(got):
+            return False
+        for a, b in zip(want, got):
+            if a.shape != b.shape or (a.float() - b.float()).norm() > 1e-3 * (a.float().norm() + 1e-6):
+                return False
+        return True
 
     @property
     def fast_net(self) -> nn.Module:
@@ -268,24 +288,60 @@ class DreamModel:
             return [self.net] + [r.net for r in self._fast_nets.values()]
 
 
+def _tensors(out) -> list[torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (list, tuple)):
+        return [t for item in out for t in _tensors(item)]
+    return []
+
+
 def load_model(
     name: str = EMBEDDED_MODEL,
     weights: str | os.PathLike | None = None,
     device: str | torch.device = "cpu",
     pretrained: bool = True,
+    labels: str | os.PathLike | None = None,
 ) -> DreamModel:
-    """Build a registered model with its default weights, a local state dict (`weights`), or
-    random weights (`pretrained=False`, for tests). The result is frozen and in eval mode."""
+    """Build a model (a curated name, `torchvision:NAME`, `timm:NAME` or `file.py:factory`) with
+    its default weights, a local state dict (`weights`; a checkpoint with another number of
+    classes rebuilds the head to fit), or random weights (`pretrained=False`, for tests).
+    `labels`: a file of class names for `class:NAME` (see models/labels.py). The result is
+    frozen and in eval mode."""
     entry = get_entry(name)
-    net = entry.build()
+    state = None
     if weights is not None:
         source = os.fspath(weights)
-        net.load_state_dict(_read_state_dict(entry, source))
+        entry, state = _fit_state_dict(entry, source)
     elif pretrained:
-        entry.pretrained(net)
         source = entry.weights_source
     else:
         source = "random"
+    if labels is not None:
+        names = read_labels(labels)
+        entry = replace(entry, labels_source=lambda: names)
+    net = entry.build()
+    if state is not None:
+        net.load_state_dict(state)
+    elif pretrained and weights is None:
+        entry.pretrained(net)
+    model = _frozen(entry, net, device, source)
+    if labels is not None and entry.classes != len(entry.labels or ()):
+        raise ModelUnavailableError(
+            f"labels {os.fspath(labels)} hold {len(entry.labels or ())} names but "
+            f"{entry.name} has {entry.classes} classes"
+        )
+    return model
+
+
+def load_entry(entry: ModelEntry, device: str | torch.device = "cpu") -> DreamModel:
+    """A DreamModel of an entry whose `build()` returns the ready network (dd.wrap_model)."""
+    return _frozen(entry, entry.build(), device, entry.weights_source)
+
+
+def _frozen(entry: ModelEntry, net: nn.Module, device, source: str) -> DreamModel:
     for module in net.modules():
         if getattr(module, "inplace", False):
             module.inplace = False  # captured activations must survive the rest of the forward
@@ -294,25 +350,55 @@ def load_model(
     return DreamModel(entry=entry, net=net.to(dev), device=dev, weights=source)
 
 
-def _read_state_dict(entry: ModelEntry, path: str) -> dict:
+def _read_state_dict(path: str) -> dict:
     if not os.path.isfile(path):
         raise ModelUnavailableError(f"cannot read weights {path}: no such file")
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a file that is not a state dict
         raise ModelUnavailableError(f"cannot read weights {path}: not a PyTorch state dict") from exc
-    if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
-        sd = sd["state_dict"]
-    if not isinstance(sd, dict):
+    for key in ("state_dict", "model", "state_dict_ema"):  # training checkpoints wrap it
+        if isinstance(sd, dict) and isinstance(sd.get(key), dict):
+            sd = sd[key]
+            break
+    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise ModelUnavailableError(f"cannot read weights {path}: not a PyTorch state dict")
-    sd = entry.state_dict_fixup(sd)
+    if sd and all(k.startswith("module.") for k in sd):  # saved from nn.DataParallel
+        sd = {k[len("module."):]: v for k, v in sd.items()}
+    return sd
+
+
+def _fit_state_dict(entry: ModelEntry, path: str) -> tuple[ModelEntry, dict]:
+    """The entry the checkpoint fits and its tensors. A checkpoint whose only difference is
+    the size of the logits layer (Places365's 365 classes on an ImageNet architecture) gets
+    the architecture rebuilt with that many classes."""
+    sd = entry.state_dict_fixup(_read_state_dict(path))
     expected = entry.build().state_dict()
-    missing = [k for k in expected if k not in sd]
-    wrong = [k for k in expected if k in sd and sd[k].shape != expected[k].shape]
-    if missing or wrong:
-        what = f"{len(missing)} missing" if missing else f"{len(wrong)} with the wrong shape"
-        example = (missing or wrong)[0]
+    mismatch = _mismatch(sd, expected)
+    logits = entry.logits_layer
+    if mismatch and entry.build_with_classes is not None and logits is not None:
+        head = [k for k in mismatch if k.startswith(logits + ".")]
+        weight = sd.get(f"{logits}.weight")
+        if head == mismatch and weight is not None:
+            classes = int(weight.shape[0])
+            build = entry.build_with_classes
+            entry = replace(entry, build=lambda: build(classes), labels_source=None,
+                            description=f"{entry.description}, {classes} classes")
+            expected = entry.build().state_dict()
+            mismatch = _mismatch(sd, expected)
+    if mismatch:
+        missing = [k for k in mismatch if k not in sd]
+        what = f"{len(missing)} missing" if missing else f"{len(mismatch)} with the wrong shape"
         raise ModelUnavailableError(
-            f"weights {path} do not fit {entry.name}: {what} tensors (e.g. {example!r})"
+            f"weights {path} do not fit {entry.name}: {what} tensors (e.g. {(missing or mismatch)[0]!r})"
         )
-    return {k: sd[k] for k in expected}
+    return entry, {k: sd[k] for k in expected}
+
+
+def fit_weights(entry: ModelEntry, path: str | os.PathLike) -> ModelEntry:
+    """The entry a checkpoint fits (its own class count), without loading the tensors."""
+    return _fit_state_dict(entry, os.fspath(path))[0]
+
+
+def _mismatch(sd: dict, expected: dict) -> list[str]:
+    return [k for k in expected if k not in sd or sd[k].shape != expected[k].shape]

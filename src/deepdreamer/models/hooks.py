@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 
 from ._registry import DreamModel, NetRecord
+from .catalogue import LayerInfo
 
 __all__ = ["Capture", "capture"]
 
@@ -73,8 +74,8 @@ class Capture:
         self.fast = fast
         self.layers = tuple(dict.fromkeys(layers))
         self._wanted = frozenset(self.layers)
-        for name in self.layers:
-            model.entry.layer(name)  # unknown names raise with suggestions
+        # unknown names raise with suggestions
+        self.infos = {name: model.entry.layer(name) for name in self.layers}
         self.record: NetRecord = model.record(self.layers, fast=fast)
         self.net = self.record.net
         self.precision = precision
@@ -87,7 +88,7 @@ class Capture:
     def run(self, pixels: torch.Tensor) -> dict[str, torch.Tensor]:
         """Forward [0, 1] pixels; return the requested activations."""
         run = _Pass(self.net, self._wanted)
-        x = self.model.normalize(pixels)
+        x = self.model.network_input(pixels)
         if self.fast and self.model.device.type == "cpu":
             x = x.contiguous(memory_format=torch.channels_last)  # match the net's layout
         autocast = (
@@ -106,7 +107,25 @@ class Capture:
         missing = [n for n in self.layers if n not in run.caught]
         if missing:  # pragma: no cover - every catalogue layer is reached, a test checks it
             raise RuntimeError(f"layers {missing} were not reached by the forward pass")
-        return {name: run.caught[name].float() for name in self.layers}  # no-op in fp32
+        # .float() is a no-op in fp32; every layout comes back as (N,C,H,W) or (N,C)
+        return {name: as_maps(run.caught[name].float(), self.infos[name], x.shape) for name in self.layers}
+
+
+def as_maps(a: torch.Tensor, info: LayerInfo, input_shape) -> torch.Tensor:
+    """A channels-last map or a ViT's tokens as an (N,C,H,W) map, so that every objective,
+    the tiler and the activations view read any architecture the same way. Tokens lose their
+    class/distillation tokens and are laid out on the patch grid of this input."""
+    if info.layout == "nhwc" and a.dim() == 4:
+        return a.permute(0, 3, 1, 2)
+    if info.layout != "tokens" or a.dim() != 3:
+        return a
+    patches = a[:, info.extra_tokens:, :]
+    h, w = input_shape[-2], input_shape[-1]
+    s = info.stride
+    for gh, gw in ((h // s, w // s), (-(-h // s), -(-w // s))):
+        if gh * gw == patches.shape[1]:
+            return patches.transpose(1, 2).reshape(a.shape[0], a.shape[2], gh, gw)
+    return patches.transpose(1, 2).unsqueeze(-1)  # a grid this input does not explain: one column
 
 
 def _take(model: DreamModel, record: NetRecord, name: str) -> None:

@@ -112,19 +112,31 @@ def _entry(model: Any):
     return getattr(model, "entry", model)  # a DreamModel or a ModelEntry
 
 
-def class_index(name_or_index: str | int, labels: Sequence[str] | None = None) -> int:
-    """An ImageNet class index from an index (range-checked) or a name (case-insensitive)."""
-    if labels is None:
+def _words(label: str) -> str:
+    return " ".join(str(label).replace("_", " ").split()).lower()
+
+
+def class_index(name_or_index: str | int, labels: Sequence[str] | None = None, classes: int | None = None) -> int:
+    """A class index from an index (range-checked) or a name (case-insensitive; '_' reads as
+    a space). `labels` default to ImageNet's; a model without class names takes indices only,
+    checked against its `classes`."""
+    if labels is None and classes is None:
         from ..models import imagenet_labels
 
         labels = imagenet_labels()
+    count = len(labels) if labels is not None else int(classes or 0)
     if isinstance(name_or_index, int) or (isinstance(name_or_index, str) and name_or_index.strip().isdigit()):
         i = int(name_or_index)
-        if not 0 <= i < len(labels):
-            raise ConfigError(f"class index {i} is out of range (0-{len(labels) - 1})")
+        if not 0 <= i < count:
+            raise ConfigError(f"class index {i} is out of range (0-{count - 1})")
         return i
-    wanted = " ".join(str(name_or_index).split()).lower()
-    hits = [i for i, lab in enumerate(labels) if lab.lower() == wanted]
+    if labels is None:
+        raise ConfigError(
+            f"this model's {count} classes have no names, so class {name_or_index!r} cannot be "
+            f"looked up; give an index (0-{count - 1}) or the class names (--labels FILE)"
+        )
+    wanted = _words(name_or_index)
+    hits = [i for i, lab in enumerate(labels) if _words(lab) == wanted]
     if not hits:
         raise UnknownNameError("class", str(name_or_index), labels)
     if len(hits) > 1:
@@ -136,10 +148,12 @@ def class_index(name_or_index: str | int, labels: Sequence[str] | None = None) -
 
 
 def class_logit(model: Any, name_or_index: str | int) -> Objective:
-    """The logit of one ImageNet class at the model's logits layer (a DreamModel or ModelEntry)."""
-    from ..models import imagenet_labels
-
-    labels = imagenet_labels()
-    i = class_index(name_or_index, labels)
-    logit = channel(_entry(model).logits_layer, i)
-    return Objective(logit.fn, logit.layers, f"class:{labels[i]}", tileable=False)
+    """The logit of one class at the model's logits layer (a DreamModel or ModelEntry), by
+    index or by a name from the model's own labels."""
+    entry = _entry(model)
+    if entry.logits_layer is None:
+        raise ConfigError(f"{entry.name} has no class logits (a feature extractor), so class: cannot be used")
+    labels = entry.labels
+    i = class_index(name_or_index, labels, classes=entry.classes)
+    logit = channel(entry.logits_layer, i)
+    return Objective(logit.fn, logit.layers, f"class:{labels[i] if labels else i}", tileable=False)
