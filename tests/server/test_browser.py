@@ -63,6 +63,19 @@ STAGE_RECORDER = """() => {
 
 # ---------------------------------------------------------------- the server
 
+# A model of one's own, served with `--model DIR/nets/tiny.py:make` (a name with slashes)
+TINY_LABELS = ["cat", "dog", "owl", "fish", "tree"]
+TINY_MODEL_FILE = f"""
+import torch, torch.nn as nn, deepdreamer as dd
+
+def make():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(),
+                        nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 5))
+    return dd.wrap_model(net, labels={TINY_LABELS!r})
+"""
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -89,8 +102,10 @@ def server(tmp_path_factory) -> Iterator[Server]:
     results = root / "results"
     port = _free_port()
     log_path = root / "server.log"
+    (root / "nets").mkdir()
+    (root / "nets" / "tiny.py").write_text(TINY_MODEL_FILE)
     command = [sys.executable, "-m", "deepdreamer", "serve", "--host", HOST, "--port", str(port),
-               "--results", str(results)]
+               "--results", str(results), "--model", str(root / "nets" / "tiny.py") + ":make"]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -509,3 +524,33 @@ def test_visualize_a_class_shows_previews_then_the_result(watched):
     assert item["settings"]["objective"] == "class:goldfish"
     assert item["settings"]["size"] == 96 and item["settings"]["steps"] == 40 and item["settings"]["seed"] == 11
     expect(page.get_by_test_id("command-text")).to_contain_text("deepdreamer visualize class:goldfish")
+
+
+def test_switching_the_model_brings_its_own_layers_and_class_names(watched):
+    """A model served with `--model FILE.py:make`: the dropdown offers it, and picking it fetches
+    its layers and labels (each model's once), which the layer list and the autocomplete show."""
+    w, page = watched, watched.page
+    w.open()
+    spec = next(m["name"] for m in w.server.json("/api/info")["models"] if m["name"].endswith("tiny.py:make"))
+    options = page.locator("#class-labels option")
+    expect(options).to_have_count(1000)
+    w.advanced()  # the model dropdown is in Advanced
+    page.get_by_test_id("model-select").select_option(spec)
+    expect(options).to_have_count(5, timeout=UI_SECONDS * 1000)
+    assert [options.nth(i).get_attribute("value") for i in range(5)] == [f"class:{n}" for n in TINY_LABELS]
+    layer_names = page.locator("#activations-layer-select option").evaluate_all("os => os.map(o => o.value)")
+    assert layer_names[0] == "0" and "conv_stem" not in layer_names  # its own, not lite0's
+
+    page.get_by_test_id("mode-visualize").click()
+    page.get_by_test_id("visualize-objective-input").fill("class:owl")
+    for testid, value in [("visualize-size-input", "64"), ("visualize-steps-input", "4")]:
+        page.get_by_test_id(testid).fill(value)
+        expect(page.get_by_test_id(testid)).to_have_value(value)
+    job_id = w.run()
+    w.wait_for_result(job_id)
+    assert w.server.json(f"/api/results/{job_id}")["settings"]["model"] == spec
+
+    page.get_by_test_id("model-select").select_option("efficientnet-lite0")
+    expect(options).to_have_count(1000, timeout=UI_SECONDS * 1000)
+    fetched = [urlsplit(r.url).path for r in w.responses if urlsplit(r.url).path.endswith("/labels")]
+    assert len(fetched) == 2 and len(set(fetched)) == 2, fetched  # each model's once

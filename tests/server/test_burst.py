@@ -183,7 +183,7 @@ class PagePoller(threading.Thread):
                 except httpx.HTTPError as exc:
                     outcome = f"{type(exc).__name__}: {exc}"
                 self.samples.append((start, time.monotonic() - start, outcome))
-                self.stop.wait(0.1)
+                self.stop.wait(0.02)
 
 
 def test_burst_of_submits_fills_the_queue_and_the_page_stays_quick(server):
@@ -201,6 +201,7 @@ def test_burst_of_submits_fills_the_queue_and_the_page_stays_quick(server):
         except Exception as exc:  # recorded: the assertions below say which client and why
             answers[i] = exc
 
+    burst_start = time.monotonic()
     try:
         threads = [threading.Thread(target=client_thread, args=(i,), daemon=True) for i in range(CLIENTS)]
         for thread in threads:
@@ -272,8 +273,10 @@ def test_burst_of_submits_fills_the_queue_and_the_page_stays_quick(server):
     worst = max(s[1] for s in samples)
     assert not bad, f"GET / did not answer 200: {bad[:5]}"
     assert worst < PAGE_LATENCY, f"GET / took {worst:.2f} s at worst ({len(samples)} requests)"
-    during = [s for s in samples if s[0] <= burst_end]
-    assert len(during) >= 3, f"only {len(during)} page requests during the burst"
+    # a request that was in flight while the submits were: how long the burst lasts depends on
+    # the machine (0.3-1.5 s seen), so one overlapping request is what can be asked for
+    during = [s for s in samples if s[0] <= burst_end and s[0] + s[1] >= burst_start]
+    assert during, f"no page request overlapped the burst ({len(samples)} in all)"
 
 
 def test_ctrl_c_cancels_the_running_job_and_keeps_finished_results(server):

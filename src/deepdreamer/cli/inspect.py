@@ -21,21 +21,19 @@ def models(show_all, pattern):
     """List the curated models (tuned defaults; which run offline). With --all, every
     torchvision:NAME and timm:NAME as well, filtered by PATTERN (a substring, or a glob)."""
     pattern = pattern.lower()
+    if pattern and not show_all:
+        raise click.UsageError("PATTERN filters the --all listing; add --all")
     for entry in list_models():
         if _matches(entry.name, pattern):
             where = "offline" if entry.offline else "download"
             click.echo(f"{entry.name:20} {where:9} {entry.description}")
     if not show_all:
-        if pattern:
-            raise click.UsageError("PATTERN filters the --all listing; add --all")
         click.echo("(and every torchvision and timm model: deepdreamer models --all [PATTERN])")
         return
-    for name in torchvision_names():
-        if _matches(name, pattern):
-            click.echo(f"torchvision:{name}")
-    for name in timm_names():
-        if _matches(name, pattern):
-            click.echo(f"timm:{name}")
+    for source, names in (("torchvision", torchvision_names()), ("timm", timm_names())):
+        for name in names:  # the pattern may name the source too: 'timm:convnext*'
+            if _matches(name, pattern) or _matches(f"{source}:{name}", pattern):
+                click.echo(f"{source}:{name}")
 
 
 def _matches(name: str, pattern: str) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..errors import InputImageError
+from ..errors import ConfigError, InputImageError
 from ..models import DreamModel, capture
 from ..objectives import Objective
 from .octaves import plan_octaves, resize
@@ -75,7 +75,14 @@ def run_dream(
     total, done = len(sizes) * steps, 0
     resolved = resolve_precision(precision, model.device)
     stride = layer_stride(model, objective)
-    tiles = [tile_for(tile_size, h, w, objective) for h, w in sizes]
+    if model.input_size is not None:
+        # a net that takes one size sees every input resized to it: a tile would be too
+        if tile_size:
+            h, w = model.input_size
+            raise ConfigError(f"{model.name} takes {w}x{h} inputs only, so it cannot tile; use --tile-size 0 (or auto)")
+        tiles = [0 for _ in sizes]
+    else:
+        tiles = [tile_for(tile_size, h, w, objective) for h, w in sizes]
     if controls is not None and controls.transforms and any(tiles):
         # a tile's gradient must line up with its neighbours', which a rotation would break
         message = "rotation/scale jitter is skipped on tiled octaves (roll jitter still applies)"

@@ -392,7 +392,7 @@ def _fit_state_dict(entry: ModelEntry, path: str) -> tuple[ModelEntry, dict]:
         raise ModelUnavailableError(
             f"weights {path} do not fit {entry.name}: {what} tensors (e.g. {(missing or mismatch)[0]!r})"
         )
-    return entry, {k: sd[k] for k in expected}
+    return entry, {k: sd[k] if k in sd else expected[k] for k in expected}
 
 
 def fit_weights(entry: ModelEntry, path: str | os.PathLike) -> ModelEntry:
@@ -401,4 +401,9 @@ def fit_weights(entry: ModelEntry, path: str | os.PathLike) -> ModelEntry:
 
 
 def _mismatch(sd: dict, expected: dict) -> list[str]:
-    return [k for k in expected if k not in sd or sd[k].shape != expected[k].shape]
+    # checkpoints from before PyTorch 0.4 (Places365's) have no BN batch counters: eval needs none
+    return [
+        k for k in expected
+        if (k not in sd and not k.endswith(".num_batches_tracked"))
+        or (k in sd and sd[k].shape != expected[k].shape)
+    ]

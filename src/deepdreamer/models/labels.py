@@ -26,17 +26,24 @@ def imagenet_labels() -> list[str]:
 # Places365's categories_places365.txt: "/a/airfield 0", "/b/bedroom 52", "/s/shed/indoor 281"
 _INDEXED = re.compile(r"^(?P<label>.*?)\s+(?P<index>\d+)$")
 _LETTER_PATH = re.compile(r"^/[a-z]/")
+# Caffe/ImageNet synset_words.txt: "n01440764 tench, Tinca tinca" (the first name is the label)
+_SYNSET = re.compile(r"^n\d{8}\s+(?P<names>.*)$")
 
 
 def _clean(label: str) -> str:
-    label = _LETTER_PATH.sub("", label.strip())
+    label = label.strip()
+    synset = _SYNSET.match(label)
+    if synset:
+        label = synset["names"].split(",")[0]
+    label = _LETTER_PATH.sub("", label)
     return label.replace("/", " ").replace("_", " ").strip()
 
 
 def read_labels(path: str | os.PathLike) -> list[str]:
     """One class name per line, in logit order; a line may end with its index (then the index
     decides the order). Places365's `categories_places365.txt` reads as it is ('/a/airfield 0'
-    gives 'airfield', '/s/shed/indoor 281' gives 'shed indoor')."""
+    gives 'airfield', '/s/shed/indoor 281' gives 'shed indoor'), and so does ImageNet's
+    `synset_words.txt` ('n01440764 tench, Tinca tinca' gives 'tench')."""
     path = os.fspath(path)
     try:
         with open(path, encoding="utf-8") as f:
@@ -46,7 +53,8 @@ def read_labels(path: str | os.PathLike) -> list[str]:
     if not lines:
         raise ModelUnavailableError(f"labels {path} hold no class names")
     indexed = [_INDEXED.match(line) for line in lines]
-    if all(indexed):
+    # "digit 0" ... "digit 9" are names that end in numbers, not one name with its index
+    if all(indexed) and len({_clean(m["label"]) for m in indexed}) == len(lines):
         order = {int(m["index"]): _clean(m["label"]) for m in indexed}
         if sorted(order) != list(range(len(lines))):
             raise ModelUnavailableError(f"labels {path}: the indices are not 0-{len(lines) - 1}, each once")

@@ -1,12 +1,13 @@
 """Measure a network's layer catalogue with one probe forward instead of typing it.
 
 Every named module gets a forward hook; a (1, 3, 224, 256) input goes through once (on the
-'meta' device when the architecture can be built there: shapes without arithmetic or weights,
-so even a 600M-parameter net is probed in a fraction of a second), and each module's output
+'meta' device when the architecture can be built there, or its weights alone when its builder
+computes on tensors (RegNet): shapes without arithmetic or weights, so even a 600M-parameter
+net is probed in a fraction of a second), and each module's output
 shape gives its channels, stride and layout. The input is not square so that (N,C,H,W) and
 (N,H,W,C) outputs tell themselves apart. A net that refuses that size (a ViT with a fixed
-position table) is probed at its square size and marked fixed: the engine feeds it that size,
-resized.
+position table) is probed square (224, else 256 px) and marked fixed: the engine feeds it that
+size, resized.
 
 The rules, stated once (README "Any model"):
 - listed layers: maps and tokens down to the deepest nesting level that keeps the list within
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
+from torch.overrides import TorchFunctionMode
 
 from ..errors import ModelUnavailableError
 from .catalogue import Catalogue, LayerInfo, ModelEntry
@@ -51,22 +53,46 @@ class _Seen:
 
 def measure_entry(entry: ModelEntry) -> Catalogue:
     """The entry's catalogue: probed on 'meta' when it builds there, else on the real net."""
-    net = None
+
+    def probe(net: nn.Module) -> Catalogue:
+        for module in net.modules():
+            if getattr(module, "inplace", False):
+                module.inplace = False  # as load_model runs it: each module's output its own tensor
+        return measure(
+            net.eval(), entry.probe_size, picked=entry.picked_layers, default=entry.picked_default,
+            logits=entry.picked_logits, what=entry.name, fixed=entry.fixed_input,
+        )
+
     if entry.probe_on_meta:
         try:
             with torch.device("meta"):
                 net = entry.build()
-        except Exception:  # noqa: BLE001 - some builders compute on tensors (RegNet); probe for real
+        except Exception:  # noqa: BLE001 - a builder that computes on tensors (RegNet's widths)
             net = None
-    if net is None:
-        net = entry.build()
-    for module in net.modules():
-        if getattr(module, "inplace", False):
-            module.inplace = False  # as load_model runs it: each module's output its own tensor
-    return measure(
-        net.eval(), entry.probe_size, picked=entry.picked_layers, default=entry.picked_default,
-        logits=entry.picked_logits, what=entry.name, fixed=entry.fixed_input,
-    )
+        if net is not None:
+            return probe(net)
+        try:  # its weights alone on 'meta', the builder's own arithmetic real
+            with _WeightsOnMeta():
+                net = entry.build()
+            return probe(net.to("meta"))
+        except Exception:  # noqa: BLE001 - probe for real
+            pass
+    return probe(entry.build())
+
+
+class _WeightsOnMeta(TorchFunctionMode):
+    """Tensors made empty, zeros, ones, full or random (what modules make their weights and
+    buffers with) go to 'meta'; those made from values (arange, tensor) stay real. Like
+    `torch.device`, a mode of this thread only."""
+
+    MADE = frozenset({torch.empty, torch.empty_strided, torch.zeros, torch.ones, torch.full,
+                      torch.rand, torch.randn})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        if func in self.MADE and kwargs.get("device") is None:
+            kwargs["device"] = "meta"
+        return func(*args, **kwargs)
 
 
 def _forward(net: nn.Module, size: tuple[int, int]):
@@ -100,11 +126,14 @@ def _pow2(ratio: float) -> int:
 
 
 def _grid_stride(size: tuple[int, int], hh: int, ww: int) -> int | None:
-    """The power-of-two stride that maps the input onto an hh x ww grid, or None if the two
-    sides disagree (then the guess of which dims are spatial was wrong)."""
+    """The stride that maps the input onto an hh x ww grid (exact when it divides both sides,
+    else the nearest power of two: valid-padded stems), or None if the two sides disagree
+    (then the guess of which dims are spatial was wrong)."""
     h, w = size
-    if (h < w and hh > ww) or (h > w and hh < ww):
+    if (h < w and hh > ww) or (h > w and hh < ww) or not (hh and ww):
         return None
+    if h % hh == 0 and w % ww == 0 and h // hh == w // ww:
+        return h // hh  # exact, even when no power of two (a ViT's 14 px patches)
     sh, sw = _pow2(h / hh), _pow2(w / ww)
     return sh if sh == sw else None
 
@@ -160,13 +189,17 @@ def measure(
             raise ValueError("fixed input size")
         seen, out = _forward(net, size)
     except Exception as first:  # noqa: BLE001 - any forward error means 'not this size'
-        square = fixed or (size[0], size[0])
-        try:
-            seen, out = _forward(net, square)
-        except Exception as exc:  # noqa: BLE001
+        # square at each side of the probe size: 224, then 256 (HaloNet, timm's MaxViT-rw)
+        for square in [fixed] if fixed else [(side, side) for side in dict.fromkeys(size)]:
+            try:
+                seen, out = _forward(net, square)
+                break
+            except Exception as exc:  # noqa: BLE001
+                failed = exc
+        else:
             raise ModelUnavailableError(
                 f"cannot probe {what}: a 1x3x{square[0]}x{square[1]} input fails "
-                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+                f"({type(failed).__name__}: {str(failed).splitlines()[0] if str(failed) else ''})"
             ) from first
         size = input_size = square
 
@@ -197,6 +230,12 @@ def _logits(seen: dict[str, _Seen], out, layers: dict[str, LayerInfo]) -> str | 
     for s in seen.values():  # hooks fire innermost first
         if s.output is out and s.name in layers:
             return s.name
+    # the net flattens a module's (N, K, 1, 1) output outside any module (SqueezeNet): the
+    # outermost such module, the one the listing keeps
+    viewed = [s.name for s in seen.values() if out._base is not None and s.output is out._base
+              and s.name in layers and s.output.numel() == out.numel()]
+    if viewed:
+        return viewed[-1]
     same = [s.name for s in seen.values() if s.shape == tuple(out.shape) and s.name in layers]
     return same[-1] if same else None
 
@@ -253,7 +292,8 @@ def _default(shown: tuple[str, ...], layers: dict[str, LayerInfo], size: tuple[i
     for name in at16:
         last = name.rpartition(".")[2]
         if re.search(r"\d", last):
-            key = name[: len(name) - len(last)] + re.sub(r"\d+(?!.*\d)", "#", last)
+            # a trailing letter is part of the number: GoogLeNet's inception4a ... inception4e
+            key = name[: len(name) - len(last)] + re.sub(r"\d+[a-z]?(?!.*\d)", "#", last)
             runs.setdefault(key, []).append(name)
     if not runs or max(len(r) for r in runs.values()) < 2:
         return at16[len(at16) // 2]

@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
 
 import torch.nn as nn
@@ -84,7 +85,11 @@ def _torchvision_entry(arch: str) -> ModelEntry:
     transforms = weights.transforms()
     meta = weights.meta
     fixed = meta.get("min_size", (1, 1))
-    build = torchvision_builder(arch)
+    size_kwargs, fixed_input = {}, None
+    if arch.startswith("vit_") and int(fixed[0]) != 224:
+        # ViT-H/14's default (SWAG) weights are for 518 px: a 224 px build would not take them
+        size_kwargs, fixed_input = {"image_size": int(fixed[0])}, (int(fixed[0]), int(fixed[1]))
+    build = _sized(torchvision_builder(arch), size_kwargs)
     fixup = densenet_fixup if arch.startswith("densenet") else drop_aux_keys
     return ModelEntry(
         name=f"torchvision:{arch}",
@@ -99,7 +104,12 @@ def _torchvision_entry(arch: str) -> ModelEntry:
         labels_source=lambda: list(meta["categories"]),
         state_dict_fixup=fixup,
         build_with_classes=lambda k: build(num_classes=k),
+        fixed_input=fixed_input,
     )
+
+
+def _sized(build, size_kwargs: dict):
+    return lambda **kwargs: build(**size_kwargs, **kwargs)
 
 
 # ---- timm ----------------------------------------------------------------------------------
@@ -108,10 +118,14 @@ def _torchvision_entry(arch: str) -> ModelEntry:
 def _timm_create(name: str, **kwargs) -> nn.Module:
     import timm
 
-    try:  # ViTs take any input size when asked (their position table is interpolated)
-        return timm.create_model(name, dynamic_img_size=True, **kwargs)
-    except TypeError:
-        return timm.create_model(name, **kwargs)
+    # ViTs take any input size when asked (their position table is interpolated), and pad an
+    # input that is no multiple of the patch size (an octave's size is arbitrary)
+    for extra in ({"dynamic_img_size": True, "dynamic_img_pad": True}, {"dynamic_img_size": True}):
+        try:
+            return timm.create_model(name, **extra, **kwargs)
+        except TypeError:
+            pass
+    return timm.create_model(name, **kwargs)
 
 
 def _timm_labels(name: str, classes: int):
@@ -182,6 +196,19 @@ def _file_entry(path: str, factory: str, spec: str) -> ModelEntry:
         return _load_file_entry(path, os.path.getmtime(path) if os.path.isfile(path) else 0.0, factory, spec)
 
 
+@contextmanager
+def _importable_beside(path: str):
+    directory = os.path.dirname(path)
+    sys.path.insert(0, directory)
+    try:
+        yield
+    finally:
+        try:
+            sys.path.remove(directory)
+        except ValueError:  # the file's code removed it itself
+            pass
+
+
 @lru_cache(maxsize=None)
 def _load_file_entry(path: str, _mtime: float, factory: str, spec: str) -> ModelEntry:
     if not os.path.isfile(path):
@@ -192,18 +219,20 @@ def _load_file_entry(path: str, _mtime: float, factory: str, spec: str) -> Model
         raise ModelUnavailableError(f"cannot import {path}: not a Python file")
     module = importlib.util.module_from_spec(loader)
     sys.modules[module_name] = module
-    try:
-        loader.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001 - the user's code: report it in one line
-        raise ModelUnavailableError(f"{path} failed to import: {type(exc).__name__}: {exc}") from exc
-    fn = getattr(module, factory, None)
-    if not callable(fn):
-        names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
-        raise UnknownNameError("factory", factory, names, where=f" in {path}")
-    try:
-        made = fn()
-    except Exception as exc:  # noqa: BLE001
-        raise ModelUnavailableError(f"{spec}: {factory}() raised {type(exc).__name__}: {exc}") from exc
+    with _importable_beside(path):  # as `python file.py`: modules next to the file import
+        try:
+            loader.loader.exec_module(module)
+        except Exception as exc:  # noqa: BLE001 - the user's code: report it in one line
+            sys.modules.pop(module_name, None)
+            raise ModelUnavailableError(f"{path} failed to import: {type(exc).__name__}: {exc}") from exc
+        fn = getattr(module, factory, None)
+        if not callable(fn):
+            names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
+            raise UnknownNameError("factory", factory, names, where=f" in {path}")
+        try:
+            made = fn()
+        except Exception as exc:  # noqa: BLE001
+            raise ModelUnavailableError(f"{spec}: {factory}() raised {type(exc).__name__}: {exc}") from exc
     from .wrap import entry_of
 
     return entry_of(made, name=spec)

@@ -86,7 +86,12 @@ def wrap_model(
         description=f"{type(module).__name__} (wrapped with dd.wrap_model)",
     )
     model = load_entry(entry, device=device)
-    if entry.labels is not None and entry.classes and len(entry.labels) != entry.classes:
+    if entry.labels is not None and len(entry.labels) != entry.classes:
+        if not entry.classes:
+            raise ConfigError(
+                f"{entry.name} has no class logits (a feature extractor), "
+                f"but {len(entry.labels)} labels were given"
+            )
         raise ConfigError(
             f"{entry.name} has {entry.classes} classes but {len(entry.labels)} labels were given"
         )

@@ -4,6 +4,7 @@ errors with the right status, and the state made in the lifespan."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from contextlib import asynccontextmanager
 from importlib.resources import files
 
@@ -104,14 +105,18 @@ class _App(FastAPI):
         return _OneLineTooLarge(super().build_middleware_stack(), self.too_large)
 
 
-def create_app(config: ServeConfig | None = None, model: DreamModel | None = None) -> FastAPI:
-    """The app; `model` is a loaded model to share (tests pass theirs), else the default
-    model is loaded when the app starts."""
+def create_app(config: ServeConfig | None = None, model: DreamModel | None = None,
+               models: Iterable[DreamModel] = ()) -> FastAPI:
+    """The app. `model`: a loaded model to share as the default (tests pass theirs), else the
+    default model is loaded when the app starts. `models`: more loaded models to serve beside
+    the curated ones (e.g. from `dd.wrap_model`), by their names; `config.models` names more by
+    spec, loaded when the app starts. A request can use these and the curated models only."""
     config = config or ServeConfig()
+    models = list(models)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.deepdreamer = ServerState(config, model)
+        app.state.deepdreamer = ServerState(config, model, models)
         try:
             yield
         finally:

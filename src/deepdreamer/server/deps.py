@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from fastapi import HTTPException, Request
 
-from ..errors import UnknownNameError
-from ..models import REGISTRY, DreamModel, ModelEntry
+from ..models import DreamModel, ModelEntry
 from .jobs import Job, is_job_id
 from .state import ServerState
 
@@ -30,18 +29,13 @@ async def get_job(job_id: str, request: Request) -> Job:
     return job
 
 
-def _entry(model: str) -> ModelEntry:
-    if model not in REGISTRY:
-        raise UnknownNameError("model", model, REGISTRY)
-    return REGISTRY[model]
-
-
-async def get_entry(model: str) -> ModelEntry:
-    """A registered model's entry, without loading it (its catalogue is data, no weights needed);
-    an unknown name gets 400 with the closest names."""
-    return _entry(model)
+async def get_entry(model: str, request: Request) -> ModelEntry:
+    """A served model's entry, without loading it (a curated catalogue is data, no weights
+    needed); a name the server does not serve gets 400 with the closest served names. Never
+    loads a model a request names: see ModelCache."""
+    return _state(request).models.entry(model)
 
 
 def get_model(model: str, request: Request) -> DreamModel:
-    """A registered model, loaded once (on a thread of the pool: the first use loads it)."""
-    return _state(request).models.get(_entry(model).name)
+    """A served model, loaded once (on a thread of the pool: the first use loads a curated one)."""
+    return _state(request).models.get(model)

@@ -4,6 +4,7 @@ at low layers and eyes and animals at high ones before choosing."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import threading
 from collections import defaultdict
@@ -50,5 +51,10 @@ class LayerGuide:
 
 
 def _safe(name: str) -> str:
-    """A model or layer name as one file name (names are checked against the model first)."""
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+    """A model or layer name as one file name (names are checked against the model first). A
+    name that had to change gets a short hash of itself, so `a/b.py:f` and `a_b.py:f` (models
+    served by spec) keep their pictures apart."""
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+    if safe == name:
+        return safe
+    return f"{safe}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"

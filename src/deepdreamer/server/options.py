@@ -23,9 +23,14 @@ class ServeConfig:
     workers: int = 1  # jobs dreaming at once; torch already uses every core for one
     keep: int = 200  # gallery items kept; older ones are pruned, oldest first
     open_browser: bool = False  # open the page in the default browser once listening
+    # models served beside the curated ones, by any spec load_model takes (torchvision:NAME,
+    # timm:NAME, path/file.py:factory), all loaded at start; a request can name no others
+    models: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "results", Path(self.results))
+        models = (self.models,) if isinstance(self.models, str) else tuple(self.models)
+        object.__setattr__(self, "models", tuple(dict.fromkeys(models)))  # each once, in order
         _check(0 < self.port < 65536, f"port must be between 1 and 65535, got {self.port}")
         _check(1 <= self.queue <= 1000, f"queue must be between 1 and 1000, got {self.queue}")
         _check(

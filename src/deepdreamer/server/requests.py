@@ -25,8 +25,9 @@ from ..pipeline import PreparedDream, load_source, prepare_dream
 __all__ = ["MODES", "JobRequest", "parse_request", "check_request", "sample_bytes", "upload_name"]
 
 MODES = ("dream", "visualize", "activations", "zoom")
-# Settings a web client may not give: they name files or devices on the server.
-SERVER_ONLY = frozenset({"weights", "device", "guide", "mask"})
+# Settings a web client may not give: they name files or devices on the server (a model's
+# `labels` file too: a served model has its own).
+SERVER_ONLY = frozenset({"weights", "device", "guide", "mask", "labels"})
 _NEEDS_PHOTO = ("dream", "activations", "zoom")
 SAMPLE_NAME = "chelsea.jpg"
 
@@ -68,10 +69,9 @@ def _settings(text: str) -> dict:
         raise ConfigError(f"settings must be a JSON object, got {type(value).__name__}")
     refused = sorted(SERVER_ONLY & value.keys())
     if refused:
-        raise ConfigError(
-            f"{refused[0]} cannot be set from the web page (it names something on the server); "
-            "upload a mask or guide as a file"
-        )
+        hint = ("each served model has its own labels" if refused[0] == "labels"
+                else "upload a mask or guide as a file")
+        raise ConfigError(f"{refused[0]} cannot be set from the web page (it names something on the server); {hint}")
     return value
 
 
@@ -86,16 +86,21 @@ def _known(config_type: type, values: dict, extra: tuple[type, ...] = ()) -> Non
 
 
 def parse_request(mode: str, settings: str, image: tuple[bytes, str] | None,
-                  mask: tuple[bytes, str] | None, guide: tuple[bytes, str] | None) -> JobRequest:
+                  mask: tuple[bytes, str] | None, guide: tuple[bytes, str] | None,
+                  default_model: str | None = None) -> JobRequest:
     """Decode and type everything a job needs; each problem is one line (ConfigError,
-    UnknownNameError, InputImageError and its NotAnImage/ImageTooLarge kinds)."""
+    UnknownNameError, InputImageError and its NotAnImage/ImageTooLarge kinds). Settings without
+    a `model` get `default_model` (the server's, which the page leaves out), when given."""
     if mode not in MODES:
         raise UnknownNameError("mode", mode, MODES)
     values = _settings(settings)
+    submitted = dict(values)
+    if default_model is not None:
+        values.setdefault("model", default_model)
     photo = decode_image(*image) if image is not None else None
     if mode in _NEEDS_PHOTO and photo is None and not (mode == "zoom" and values.get("init") == "noise"):
         raise InputImageError(f"{mode} needs a photo: upload one as 'image' or set sample=true")
-    request = JobRequest(mode, dict(values), config=None, image=photo,
+    request = JobRequest(mode, submitted, config=None, image=photo,
                          image_name=image[1] if image is not None else "photo.png")
     if mask is not None:
         request.mask = decode_image(*mask)

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from ..config import ActivationsConfig, DreamConfig, VisualizeConfig, ZoomConfig
-from ..models import DreamModel, ModelEntry, imagenet_labels, list_models
+from ..models import DreamModel, ModelEntry
 from ..pipeline import package_version
 from ..presets import PRESETS, VISUALIZE_PRESETS
 from .compute import on_own_thread
@@ -42,7 +42,10 @@ def info(state: ServerState = Depends(get_state)) -> dict:
     return {
         "version": package_version(),
         "model": state.default_model.name,
-        "models": [{"name": e.name, "description": e.description, "offline": e.offline} for e in list_models()],
+        # the curated models, then those the server was started with: all a request may name
+        "models": [{"name": e.name, "description": e.description, "offline": e.offline,
+                    "loaded": e.name in state.models.models}
+                   for e in map(state.models.entry, state.models.names())],
         "presets": _presets(PRESETS),
         "visualize_presets": _presets(VISUALIZE_PRESETS),
         "defaults": _defaults(DreamConfig()),
@@ -53,19 +56,34 @@ def info(state: ServerState = Depends(get_state)) -> dict:
     }
 
 
-@router.get("/models/{model}/layers", summary="A model's dreamable layers, shallow to deep")
-def layers(entry: ModelEntry = Depends(get_entry)) -> dict:
+# `{model:path}`: a served model's name may hold slashes (`deepdreamer serve --model dir/net.py:make`).
+# An entry's catalogue and labels are measured the first time they are read (a probe forward,
+# a timm head's class names): on a thread of their own, like all torch here (see compute.py).
+
+
+def _layers(entry: ModelEntry) -> dict:
     return {"default": entry.default_layer,
-            "layers": [{"name": l.name, "channels": l.channels, "stride": l.stride} for l in entry.layers]}
+            "layers": [{"name": l.name, "channels": l.channels, "stride": l.stride, "layout": l.layout}
+                       for l in entry.layers]}
 
 
-@router.get("/models/{model}/labels", summary="Class names for class:NAME objectives")
-def labels(entry: ModelEntry = Depends(get_entry)) -> dict:
-    # every registered model is an ImageNet classifier (class:NAME reads the same list)
-    return {"labels": imagenet_labels()}
+def _labels(entry: ModelEntry) -> dict:
+    # the model's own class names (ImageNet's for an ImageNet head); none for a head without
+    # names or a feature extractor (classes 0): `class:INDEX` still works when it has classes
+    return {"labels": list(entry.labels or []), "classes": entry.classes}
 
 
-@router.get("/models/{model}/layers/{layer}/guide.jpg", summary="What a layer paints (made once, then cached)",
+@router.get("/models/{model:path}/layers", summary="A model's dreamable layers, shallow to deep")
+async def layers(entry: ModelEntry = Depends(get_entry)) -> dict:
+    return await run_in_threadpool(on_own_thread, _layers, entry)
+
+
+@router.get("/models/{model:path}/labels", summary="Class names for class:NAME objectives, and the class count")
+async def labels(entry: ModelEntry = Depends(get_entry)) -> dict:
+    return await run_in_threadpool(on_own_thread, _labels, entry)
+
+
+@router.get("/models/{model:path}/layers/{layer}/guide.jpg", summary="What a layer paints (made once, then cached)",
             response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
 async def layer_guide(layer: str, net: DreamModel = Depends(get_model), state: ServerState = Depends(get_state)):
     net.entry.layer(layer)  # an unknown layer: 400 with the closest names

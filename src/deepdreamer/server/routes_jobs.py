@@ -56,7 +56,8 @@ async def submit(
     files = (photo, await _upload(mask, "mask.png"), await _upload(guide, "guide.png"))
 
     def prepare():
-        request = parse_request(mode, settings, *files)
+        request = parse_request(mode, settings, *files, default_model=state.default_model.name)
+        # a model the server does not serve: 400 (ModelCache never loads what a request names)
         check_request(request, state.models.get(request.config.model))
         return request
 

@@ -10,6 +10,7 @@ import uvicorn
 
 from .app import create_app
 from .options import ServeConfig
+from .state import load_served_models
 
 __all__ = ["run_server", "page_url"]
 
@@ -37,7 +38,10 @@ class _Server(uvicorn.Server):
 
 
 def run_server(config: ServeConfig, announce: Callable[[str], None] = print) -> None:
-    app = create_app(config)
+    """Serve until Ctrl-C. The `--model` models are loaded first, before uvicorn starts: a bad
+    spec (an unknown name, weights that cannot be had, a file that fails) raises its one line
+    here rather than inside uvicorn's lifespan, which would log a traceback."""
+    app = create_app(config, models=load_served_models(config.models))
     server = _Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="warning",
                                     timeout_graceful_shutdown=GRACEFUL_SECONDS, lifespan="on"), app)
     url = page_url(config)

@@ -80,7 +80,7 @@ const S = {
   info: null,
   mode: 'dream',
   model: null,
-  models: new Map(), // name -> Promise<{layers, default, labels}>
+  models: new Map(), // name -> Promise<{layers, default, labels, classes}>, fetched once per model
   dreamPreset: null, // a look's name, or null for the plain defaults
   visPreset: null,
   photo: null, // {blob, name, sample, url, width, height, shown}
@@ -169,6 +169,7 @@ function modelData(name) {
         layers: shallowToDeep(layers.value.layers || []),
         default: layers.value.default || null,
         labels: labels.status === 'fulfilled' ? labels.value.labels || [] : [],
+        classes: labels.status === 'fulfilled' ? labels.value.classes || 0 : 0,
       };
     })();
     promise.catch(() => S.models.delete(name)); // try again next time
@@ -212,7 +213,7 @@ function fillModels() {
     ui.modelSelect.append(
       el('option', {
         value: m.name,
-        text: m.offline === false ? `${m.name} (downloads its weights)` : m.name,
+        text: m.offline === false && !m.loaded ? `${m.name} (downloads its weights)` : m.name,
         title: m.description || m.name,
       }),
     );
@@ -242,14 +243,24 @@ async function useModel(name) {
   ui.actLayer.replaceChildren(...data.layers.map((l) => el('option', { value: l.name, text: `${l.name} · ${l.channels} ch` })));
   ui.actLayer.value = data.layers.some((l) => l.name === keep) ? keep : data.default || (data.layers[0] && data.layers[0].name) || '';
 
-  fillLabels(data.labels);
+  fillLabels(data.labels, data.classes);
   guide.setModel(name, data.layers);
   formChanged();
   return true;
 }
 
-/** The class-name autocomplete: `class:NAME`, or `class:INDEX` for a name two classes share. */
-function fillLabels(labels) {
+/**
+ * The class-name autocomplete, from the selected model's own labels: `class:NAME`, or
+ * `class:INDEX` for a name two classes share; a model whose classes have no names offers
+ * `class:0` ... (a feature extractor, no classes, offers nothing).
+ */
+function fillLabels(labels, classes = 0) {
+  if (!labels.length && classes > 0) {
+    ui.labels.replaceChildren(
+      ...Array.from({ length: Math.min(classes, 1000) }, (_, i) => el('option', { value: `class:${i}` })),
+    );
+    return;
+  }
   const counts = new Map();
   for (const name of labels) counts.set(name, (counts.get(name) || 0) + 1);
   const fragment = document.createDocumentFragment();
