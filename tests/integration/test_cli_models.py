@@ -212,12 +212,15 @@ def test_models_pattern_without_all_is_a_usage_error(runner):
 
 
 def test_offline_timm_is_one_line_naming_weights_file(runner, tmp_path, monkeypatch):
-    import timm.models
+    import socket
+
+    from huggingface_hub import constants
 
     def offline(*args, **kwargs):
-        raise OSError("We couldn't connect to 'https://huggingface.co'")
+        raise OSError("no network")
 
-    monkeypatch.setattr(timm.models, "load_pretrained", offline)
+    monkeypatch.setattr(socket, "create_connection", offline)  # and never a real request
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     result = run(runner, "dream", CHELSEA, "-o", tmp_path / "out.png", *CHEAP, "--model", "timm:resnet18")
     line = assert_one_line_error(result)
     assert line == (
@@ -251,28 +254,9 @@ def test_googlenet_with_local_weights(runner, tmp_path, googlenet_weights, name)
     assert settings["model"] == "googlenet" and settings["weights"] == str(weights)
 
 
-PLACES = ["/a/airfield", "/a/airplane_cabin", "/s/shed/indoor"] + [f"/p/place_{i}" for i in range(3, 365)]
-
-
-@pytest.fixture(scope="module")
-def places(tmp_path_factory):
-    """A random ResNet-18 of 365 classes saved as the Places365 release saves it."""
-    import torchvision.models as tvm
-
-    d = tmp_path_factory.mktemp("places")
-    torch.manual_seed(0)
-    sd = tvm.resnet18(weights=None, num_classes=365).state_dict()
-    ckpt = d / "resnet18_places365.pth.tar"
-    torch.save({"epoch": 90, "arch": "resnet18",
-                "state_dict": {"module." + k: v for k, v in sd.items() if "num_batches" not in k}}, ckpt)
-    (d / "categories_places365.txt").write_text("".join(f"{n} {i}\n" for i, n in enumerate(PLACES)))
-    (d / "short.txt").write_text("".join(f"{n} {i}\n" for i, n in enumerate(PLACES[:364])))
-    return d
-
-
-def places_args(places, out, labels="categories_places365.txt", objective="class:airfield"):
+def places_args(places, out, labels="labels", objective="class:airfield"):
     return ["dream", CHELSEA, "-o", out, *CHEAP, "--model", "torchvision:resnet18",
-            "--weights", places / "resnet18_places365.pth.tar", "--labels", places / labels,
+            "--weights", places["weights"], "--labels", places[labels],
             "--objective", objective]
 
 
@@ -283,12 +267,12 @@ def test_places365_checkpoint_with_labels(runner, tmp_path, places):
     dreamed(out)
     settings = json.loads(run(runner, "info", out).stdout)
     assert settings["objective"] == "class:airfield"
-    assert settings["labels"] == str(places / "categories_places365.txt")
+    assert settings["labels"] == str(places["labels"])
     other = run(runner, *places_args(places, tmp_path / "shed.png", objective="class:shed_indoor"))
     assert other.exit_code == 0, other.stderr
     typo = run(runner, *places_args(places, tmp_path / "x.png", objective="class:airfeld"))
     assert_one_line_error(typo, contains="did you mean 'airfield'")
-    layers = run(runner, "layers", "torchvision:resnet18", "--weights", places / "resnet18_places365.pth.tar")
+    layers = run(runner, "layers", "torchvision:resnet18", "--weights", places["weights"])
     assert layers.exit_code == 0, layers.stderr
     fc = [line for line in layers.stdout.splitlines() if line.startswith("fc ")]
     assert fc and fc[0].split()[1] == "365" and "(class logits)" in fc[0]
@@ -296,7 +280,7 @@ def test_places365_checkpoint_with_labels(runner, tmp_path, places):
 
 
 def test_places365_labels_of_the_wrong_count_are_one_line(runner, tmp_path, places):
-    result = run(runner, *places_args(places, tmp_path / "out.png", labels="short.txt"))
+    result = run(runner, *places_args(places, tmp_path / "out.png", labels="short"))
     assert_one_line_error(result, contains="hold 364 names but torchvision:resnet18 has 365 classes")
     assert_no_leftovers(tmp_path)
 

@@ -394,28 +394,6 @@ def test_dream_video_takes_a_wrapped_model(small, tmp_path):
 
 # ---------------------------------------------------------------- checkpoints and labels
 
-PLACES = ["/a/airfield", "/a/airplane_cabin", "/s/shed/indoor"] + [f"/p/place_{i}" for i in range(3, 365)]
-
-
-@pytest.fixture(scope="module")
-def places(tmp_path_factory):
-    """A random ResNet-18 with 365 classes, saved as the Places365 release saves it."""
-    import torchvision.models as tvm
-
-    d = tmp_path_factory.mktemp("places")
-    torch.manual_seed(0)
-    sd = tvm.resnet18(weights=None, num_classes=365).state_dict()
-    sd = {k: v for k, v in sd.items() if not k.endswith("num_batches_tracked")}  # PyTorch 0.2's
-    ckpt = d / "resnet18_places365.pth.tar"
-    torch.save({"epoch": 90, "arch": "resnet18", "state_dict": {"module." + k: v for k, v in sd.items()},
-                "best_prec1": 54.7}, ckpt)
-    labels = d / "categories_places365.txt"
-    labels.write_text("".join(f"{name} {i}\n" for i, name in enumerate(PLACES)))
-    short = d / "short.txt"
-    short.write_text("".join(f"{name} {i}\n" for i, name in enumerate(PLACES[:300])))
-    return {"weights": ckpt, "labels": labels, "short": short, "state": sd}
-
-
 def test_places365_checkpoint_rebuilds_the_head_and_reads_its_labels(places):
     m = load_model("torchvision:resnet18", weights=places["weights"], labels=places["labels"])
     assert m.entry.classes == 365 and m.entry.logits_layer == "fc"
@@ -441,7 +419,7 @@ def test_places365_without_labels_takes_indices(places):
 def test_labels_of_the_wrong_count_are_one_line(places):
     with pytest.raises(ModelUnavailableError) as info:
         load_model("torchvision:resnet18", weights=places["weights"], labels=places["short"])
-    assert one_line(info.value).endswith("hold 300 names but torchvision:resnet18 has 365 classes")
+    assert one_line(info.value).endswith("hold 364 names but torchvision:resnet18 has 365 classes")
 
 
 def test_checkpoint_of_another_architecture_is_one_line(places):
@@ -505,22 +483,67 @@ def test_googlenet_checkpoint_with_aux_classifiers_loads(tmp_path):
 # ---------------------------------------------------------------- offline
 
 
-def test_offline_timm_is_one_line_naming_weights_file(monkeypatch):
+def _no_network(monkeypatch, timm_may_load: bool = False) -> list:
+    """Every TCP connection refused, and counted; unless `timm_may_load`, timm's own loader must
+    not be reached either."""
+    import socket
+
     import timm.models
 
-    def offline(*args, **kwargs):
-        raise OSError("We couldn't connect to 'https://huggingface.co'")
+    tries = []
 
-    monkeypatch.setattr(timm.models, "load_pretrained", offline)
+    def refuse(address, *args, **kwargs):
+        tries.append(address)
+        raise OSError("no network")
+
+    def never(*args, **kwargs):
+        raise AssertionError("timm asked the hub although it cannot be reached")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    if not timm_may_load:
+        monkeypatch.setattr(timm.models, "load_pretrained", never)
+    return tries
+
+
+def test_offline_timm_is_one_line_naming_weights_file(monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    tries = _no_network(monkeypatch)
     with pytest.raises(ModelUnavailableError) as info:
         load_model("timm:resnet18")
     assert one_line(info.value) == (
         "cannot download the weights of 'timm:resnet18' (offline?); "
         "pass a local state dict with --weights FILE"
     )
+    assert len(tries) == 1  # one short connect, not huggingface_hub's five retries per file
 
 
-def test_offline_torchvision_is_one_line_naming_weights_file(monkeypatch):
+def test_cached_timm_weights_load_without_the_network(monkeypatch, tmp_path):
+    """A file in the Hugging Face cache is loaded as it is: offline, and at once."""
+    import safetensors.torch
+    import timm
+    from huggingface_hub import constants
+
+    torch.manual_seed(3)
+    net = timm.create_model("resnet18", pretrained=False)
+    repo, _, _ = net.pretrained_cfg["hf_hub_id"].partition("@")
+    cache = tmp_path / "hub"
+    folder = cache / f"models--{repo.replace('/', '--')}"
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text("0" * 40)
+    snapshot = folder / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    safetensors.torch.save_file(net.state_dict(), str(snapshot / "model.safetensors"))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    tries = _no_network(monkeypatch, timm_may_load=True)
+    model = load_model("timm:resnet18")
+    assert not tries
+    assert torch.equal(model.net.fc.weight, net.fc.weight)
+
+
+@pytest.mark.parametrize("spec", ["resnet50", "torchvision:resnet18"])  # curated and by name
+def test_offline_torchvision_is_one_line_naming_weights_file(monkeypatch, spec):
     import urllib.error
 
     from torchvision.models._api import WeightsEnum
@@ -530,5 +553,7 @@ def test_offline_torchvision_is_one_line_naming_weights_file(monkeypatch):
 
     monkeypatch.setattr(WeightsEnum, "get_state_dict", offline)
     with pytest.raises(ModelUnavailableError) as info:
-        load_model("torchvision:resnet18")
-    assert "--weights FILE" in one_line(info.value)
+        load_model(spec)
+    assert one_line(info.value) == (
+        f"cannot download the weights of {spec!r} (offline?); pass a local state dict with --weights FILE"
+    )

@@ -282,25 +282,6 @@ def test_unknown_layer_of_a_generic_model_suggests_close_names():
     assert entry.layer("layer3.1.conv2").channels == 256
 
 
-def test_offline_torchvision_model_names_the_way_out(monkeypatch):
-    import urllib.error
-
-    import torchvision.models._api as tv_api
-
-    from deepdreamer.errors import ModelUnavailableError
-
-    def offline(*args, **kwargs):
-        raise urllib.error.URLError("no network")
-
-    monkeypatch.setattr(tv_api.WeightsEnum, "get_state_dict", offline)
-    with pytest.raises(ModelUnavailableError) as err:
-        load_model("resnet50")
-    assert str(err.value) == (
-        "cannot download the weights of 'resnet50' (offline?); "
-        "pass a local state dict with --weights FILE"
-    )
-
-
 def test_weights_file_for_the_wrong_architecture_is_one_line(tmp_path):
     from deepdreamer.errors import ModelUnavailableError
 

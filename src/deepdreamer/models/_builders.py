@@ -84,7 +84,10 @@ def torchvision_builder(arch: str):
     return build
 
 
-def torchvision_pretrained(arch: str):
+def torchvision_pretrained(arch: str, name: str | None = None):
+    """`arch`'s default torchvision weights; errors name the model as the user did (`name`)."""
+    name = name or arch
+
     def load(model: nn.Module) -> None:
         import torchvision.models as tvm
 
@@ -93,7 +96,7 @@ def torchvision_pretrained(arch: str):
             sd = weights.get_state_dict(progress=False, check_hash=False)
         except (urllib.error.URLError, OSError, RuntimeError) as exc:
             raise ModelUnavailableError(
-                f"cannot download the weights of {arch!r} (offline?); "
+                f"cannot download the weights of {name!r} (offline?); "
                 f"pass a local state dict with --weights FILE"
             ) from exc
         model.load_state_dict(drop_aux_keys(sd))

@@ -95,7 +95,7 @@ def _torchvision_entry(arch: str) -> ModelEntry:
         name=f"torchvision:{arch}",
         description=f"torchvision {arch}, {weights}",
         build=build,
-        pretrained=torchvision_pretrained(arch),
+        pretrained=torchvision_pretrained(arch, f"torchvision:{arch}"),
         weights_source=f"torchvision {weights} (downloaded and cached)",
         offline=False,
         mean=tuple(transforms.mean),
@@ -159,10 +159,10 @@ def _timm_entry(name: str) -> ModelEntry:
     classes = int(cfg.get("num_classes") or 1000)
 
     def pretrained(net: nn.Module) -> None:
-        from timm.models import load_pretrained
+        from ._timm_weights import load_timm_weights
 
         try:
-            load_pretrained(net, pretrained_cfg=net.pretrained_cfg, num_classes=classes)
+            load_timm_weights(net, classes)
         except Exception as exc:  # noqa: BLE001 - hub, network and cache errors of every kind
             raise ModelUnavailableError(
                 f"cannot download the weights of 'timm:{name}' (offline?); "
