@@ -14,7 +14,8 @@ settings with seed 0.
    warm ones, each cancelled once its preview came. Goal: under 1 s.
 2. Overhead: one whole dream through the server (before the POST to the `done` event: upload,
    decoding, checks, queue, dream, previews, the result stored in the gallery, the stream; the
-   client fetches every preview the stream announces, as the page would at most)
+   client takes every preview the stream announces, as the page would at most: inline when
+   the event carries it, else fetched from its url)
    against the same dream through the Python API in a worker process, from the same PNG file to
    a result file: decode the photo, `dd.dream(photo, model, **settings)`, write the result with
    the writer the server uses (settings embedded, fast PNG, atomic). Like for like: both sides
@@ -134,6 +135,18 @@ class ApiWorker:
 # The server side
 
 
+def take_preview(client, data: dict) -> bytes:
+    """A preview's JPEG as the page takes it: inline (a batch's newest preview carries it as a
+    data: URL), else fetched from its url."""
+    import base64
+
+    if data.get("image"):
+        return base64.b64decode(data["image"].partition(",")[2])
+    answer = client.get(data["url"])
+    answer.raise_for_status()
+    return answer.content
+
+
 def cpu_seconds(pid: int) -> float:
     """A process's user + system CPU time so far, every thread (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -205,7 +218,7 @@ class Server:
                     dreaming = json.loads(line[len("data:"):])["elapsed"]  # the job's own clock
                 if line.startswith("data:") and preview_due:
                     preview_due = False
-                    self.client.get(json.loads(line[len("data:"):])["url"]).raise_for_status()
+                    take_preview(self.client, json.loads(line[len("data:"):]))
                 if not line.startswith("event:"):
                     continue
                 last = line[len("event:"):].strip()

@@ -3,6 +3,7 @@ the gallery."""
 
 from __future__ import annotations
 
+import base64
 import io
 import shlex
 
@@ -31,9 +32,16 @@ def test_a_dream_streams_numbered_events_with_changing_previews_then_done(client
     assert len(previews) >= 2
     first, last = (client.get(p["url"]) for p in (previews[-2], previews[-1]))
     assert first.headers["content-type"] == "image/jpeg" and first.content != last.content
+    # each preview event carries the very JPEG its url serves (the page needs no request)
+    for data, fetched in ((previews[-2], first), (previews[-1], last)):
+        kind, _, inline = data["image"].partition(",")
+        assert kind == "data:image/jpeg;base64" and base64.b64decode(inline) == fetched.content
     progress = [data for _, kind, data in log if kind == "progress"]
     assert progress[-1]["done"] == progress[-1]["total"] == 8
     assert progress[-1]["eta"] == 0
+    # the very last step has no preview: the result replaces it at once
+    last_step = max(i for i, (_, kind, data) in enumerate(log) if kind == "progress")
+    assert all(kind != "preview" for _, kind, _ in log[last_step:])
     status = client.get(f"/api/jobs/{job_id}").json()
     assert status["state"] == "done" and status["result"]["id"] == job_id
 

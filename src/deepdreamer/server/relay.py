@@ -20,7 +20,7 @@ __all__ = ["ProgressRelay", "PREVIEW_BUDGET", "encode_preview"]
 # Previews may take this share of the run's time (making one costs ~2.5 ms at 600x450 here, a
 # step there 30-80 ms): so a preview follows every few steps, whatever the size, and the server
 # stays within the noise of the Python API (2% measured ~3% slower dreams). An octave's last
-# step always has one.
+# step always has one (but a dream's last: see final_preview).
 PREVIEW_BUDGET = 0.01
 MIN_PREVIEW_GAP = 0.2  # s; and at most five a second, as many batches as a stream sends
 # Progress is logged at most five times a second (and with each preview, and at each octave's
@@ -44,11 +44,16 @@ def encode_preview(image: torch.Tensor) -> tuple[bytes, int, int]:
 
 class ProgressRelay:
     """Call it with each engine event. `frames` > 0 for a zoom: progress then counts frames,
-    each one a whole dream. `octave_scale` weights the ETA: octave k of n costs about
+    each one a whole dream; `final_preview`: whether the run's very last step gets a preview.
+    `octave_scale` weights the ETA: octave k of n costs about
     scale^(2(k-n)) of the last one, so the small octaves' fast steps do not make it hopeful."""
 
-    def __init__(self, job: Job, octave_scale: float = 1.4, frames: int = 0) -> None:
+    def __init__(self, job: Job, octave_scale: float = 1.4, frames: int = 0, final_preview: bool = True) -> None:
         self.job, self.scale, self.frames = job, octave_scale, frames
+        # False for a dream: its very last step is replaced by the result at once, so making,
+        # sending and decoding that preview would only delay the result (a zoom's frames and a
+        # short visualisation keep theirs)
+        self.final_preview = final_preview
         self.started = time.monotonic()
         self.last_preview = self.last_progress = -math.inf
         self.preview_seconds = 0.0  # spent making previews so far
@@ -99,6 +104,8 @@ class ProgressRelay:
                           width=width, height=height)
 
     def _wants_preview(self, event: Progress, elapsed: float) -> bool:
+        if not self.final_preview and event.octave == event.octaves and event.step == event.steps:
+            return False
         if event.step == event.steps:
             return True
         return (time.monotonic() - self.last_preview >= MIN_PREVIEW_GAP

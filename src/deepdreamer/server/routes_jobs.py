@@ -6,6 +6,7 @@ runs on a thread of FastAPI's pool, a hop that costs a running dream a turn of t
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import Callable
 
@@ -91,8 +92,9 @@ async def events(request: Request, after: int = 0, job: Job = Depends(get_job),
         while True:
             wake.clear()
             for event in job.events_after(sent):
+                data = _with_picture(job, event.data) if event.type == "preview" else event.data
                 # raw_data: the log holds plain JSON values, so json.dumps is all they need
-                yield ServerSentEvent(raw_data=json.dumps(event.data), event=event.type, id=str(event.id))
+                yield ServerSentEvent(raw_data=json.dumps(data), event=event.type, id=str(event.id))
                 sent = event.id
             if job.logged_last and not job.events_after(sent):
                 return
@@ -103,6 +105,18 @@ async def events(request: Request, after: int = 0, job: Job = Depends(get_job),
             await wake.gather(BATCH_SECONDS)  # what comes meanwhile goes out together
     finally:
         unsubscribe()
+
+
+def _with_picture(job: Job, data: dict) -> dict:
+    """A preview event carries its JPEG as a data: URL (`image`, ~40 KB at 600x450): the page
+    and a script show it without a request of their own. Each such GET cost the dream ~6 ms of
+    the event loop's and the client's time on two cores: 4% of a 600x450 dream at ~8 previews.
+    A preview no longer kept (a replay of a long job: the latest 32 are) has only its `url`,
+    which then answers 404."""
+    picture = job.preview(data.get("n", 0))
+    if picture is None:
+        return data
+    return dict(data, image="data:image/jpeg;base64," + base64.b64encode(picture).decode("ascii"))
 
 
 class _Wake:

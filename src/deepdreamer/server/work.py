@@ -96,7 +96,7 @@ def _title(request: JobRequest, settings: dict) -> str:
 
 
 def _dream(job: Job, request: JobRequest, net: DreamModel, store: ResultsStore) -> dict:
-    relay = ProgressRelay(job, request.config.octave_scale)
+    relay = ProgressRelay(job, request.config.octave_scale, final_preview=False)
     out = dream_prepared(request.prepared, request.loaded, progress=relay)
     command = dream_command(
         out.settings, request.image_name, f"dream-{job.id[:6]}.png",

@@ -114,7 +114,7 @@ export class JobRunner {
    * last is never dropped); a replayed burst loads only its last.
    */
   schedulePreview(data) {
-    if (!data || !data.url) return;
+    if (!data || !(data.url || data.image)) return;
     const n = Number(data.n) || this.previewN + 1;
     if (n < this.previewN) return;
     this.previewN = n;
@@ -126,7 +126,8 @@ export class JobRunner {
       this.lastPreviewAt = Date.now();
       const latest = this.pendingPreview;
       this.pendingPreview = null;
-      if (!this.finished && latest) this.h.preview(latest.url, latest);
+      // the newest preview of a batch comes with its picture (a data: URL); others by url
+      if (!this.finished && latest) this.h.preview(latest.image || latest.url, latest);
     }, wait);
   }
 
