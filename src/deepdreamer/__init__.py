@@ -1,7 +1,7 @@
 """deepdreamer: DeepDream images and feature visualisation, offline on a CPU."""
 
 from . import motion, objectives, visualize  # noqa: F401 - loaded before the functions take these names
-from .api import activations, dream, dream_image, dream_video, feature_sheet, visualize, zoom
+from .api import activations, batch, dream, dream_image, dream_video, feature_sheet, visualize, zoom
 from .config import DreamConfig
 from .errors import DeepDreamerError
 from .models import DreamModel, list_models, load_model, wrap_model
@@ -12,6 +12,7 @@ __all__ = [
     "DreamConfig",
     "DreamModel",
     "activations",
+    "batch",
     "dream",
     "dream_image",
     "dream_video",

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .config import ActivationsConfig, DreamConfig, FrameTime, VideoConfig, VisualizeConfig, ZoomConfig, parse_frame_time
+from .config import ActivationsConfig, BatchConfig, DreamConfig, FrameTime, VideoConfig, VisualizeConfig, ZoomConfig, parse_frame_time
 from .engine import ProgressCallback
 from .errors import UnknownNameError
 from .io.sources import ImageInput, like_input
@@ -26,10 +26,12 @@ from .pipeline import Dreamed, dream_image, package_version
 from .settings_file import build_config, checked_types, layer_pairs
 
 if TYPE_CHECKING:
+    from .batch import BatchSummary
     from .motion.run import MotionResult
 
 __all__ = [
     "activations",
+    "batch",
     "configs_from_keywords",
     "dream",
     "dream_image",
@@ -231,3 +233,30 @@ def activations(image: ImageInput, layer: str | None = None,
     config, _, loaded = configs_from_keywords(
         ActivationsConfig, dict(settings, layer=layer), model=model)
     return activations_config(config, image, model=loaded).image
+
+
+def batch(
+    inputs: str | os.PathLike | list,
+    outdir: str | os.PathLike,
+    model: str | DreamModel = DreamConfig.model,
+    layers: LayerSpec | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    force: bool = False,
+    **settings,
+) -> BatchSummary:
+    """Dream every photo of `inputs` (a file, folder or glob, or a list of them) into `outdir`,
+    mirroring the inputs' tree; run it again to resume. Keywords are BatchConfig fields
+    (recursive, format, mask_dir, guide_dir, workers, backend, ray_address, retries, threads),
+    DreamConfig fields and `preset=`. A loaded `model` (e.g. from `wrap_model`) dreams in this
+    process; a model name is loaded by each worker. A bad photo is recorded in the summary
+    (and the manifest) and the batch goes on. `progress` gets BatchStarted, ItemProgress and
+    ItemFinished events."""
+    from .batch import run_batch
+
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    keywords = dict(settings, inputs=tuple(os.fspath(i) for i in inputs), outdir=os.fspath(outdir))
+    config, (options,), loaded = configs_from_keywords(
+        DreamConfig, keywords, model=model, layers=layers, extra=(BatchConfig,))
+    return run_batch(options, config, loaded, force=force, progress=progress)

@@ -13,6 +13,9 @@ from .objectives.base import Objective
 
 __all__ = [
     "ActivationsConfig",
+    "BATCH_BACKENDS",
+    "BATCH_FORMATS",
+    "BatchConfig",
     "DreamConfig",
     "FrameTime",
     "PARAMETERISATIONS",
@@ -324,3 +327,40 @@ class ActivationsConfig:
         _check(1 <= self.top <= 1024, f"top must be between 1 and 1024, got {self.top}")
         _check(self.max_size >= 32, f"max size must be at least 32, got {self.max_size}")
         _check(16 <= self.tile <= 1024, f"tile must be between 16 and 1024 px, got {self.tile}")
+
+
+BATCH_FORMATS = ("png", "jpg", "webp")  # what a batch writes (png keeps every bit and the settings)
+BATCH_BACKENDS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """A batch: many photos dreamed with one DreamConfig, each item's seed derived from the
+    batch seed and its relative path, the outputs mirroring the inputs' tree."""
+
+    inputs: tuple[str, ...]  # files, folders and globs
+    outdir: str
+    recursive: bool = False  # walk subfolders (and mirror them under outdir)
+    format: str = "png"
+    mask_dir: str | None = None  # masks matched to photos by relative path (any image suffix)
+    guide_dir: str | None = None  # guides matched the same way
+    # worker processes (local) or actors (ray); one already uses every core of a machine
+    workers: int = 1
+    backend: str = "local"
+    ray_address: str | None = None  # join this cluster; None starts a local one (backend ray)
+    retries: int = 2  # times an item is tried again after its worker died (never for bad input)
+    # torch threads per item: oneDNN picks kernels by thread count, so only runs with the same
+    # count write the same bytes. None: the count an earlier run of this batch recorded, else
+    # the machine's cores divided among the workers
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "inputs", tuple(str(i) for i in self.inputs))
+        _check(bool(self.inputs), "a batch needs at least one input (a file, a folder or a glob)")
+        _check(self.format in BATCH_FORMATS, f"format must be one of {', '.join(BATCH_FORMATS)}, got {self.format!r}")
+        _check(self.backend in BATCH_BACKENDS, f"backend must be local or ray, got {self.backend!r}")
+        _check(1 <= self.workers <= 256, f"workers must be between 1 and 256, got {self.workers}")
+        _check(0 <= self.retries <= 100, f"retries must be between 0 and 100, got {self.retries}")
+        _check(self.threads is None or 1 <= self.threads <= 1024,
+               f"threads must be between 1 and 1024, got {self.threads}")
+        _check(self.ray_address is None or self.backend == "ray", "--ray-address needs --backend ray")

@@ -6,6 +6,7 @@ import click
 
 from ..pipeline import package_version
 from ._common import tune_malloc
+from .batch import batch
 from .dream import dream
 from .inspect import info, layers, models
 from .motion import video, zoom
@@ -22,7 +23,7 @@ def cli():
     """DeepDream images offline on a CPU. Start with: deepdreamer dream examples/chelsea.jpg -o dream.png"""
 
 
-for command in (dream, models, layers, info, zoom, video, visualize, activations, presets, serve):
+for command in (dream, batch, models, layers, info, zoom, video, visualize, activations, presets, serve):
     cli.add_command(command)
 
 

@@ -16,7 +16,7 @@ from ..errors import DeepDreamerError
 if TYPE_CHECKING:
     from ..motion import FrameProgress
 
-__all__ = ["Reporter", "friendly_errors", "tune_malloc"]
+__all__ = ["Reporter", "duration", "friendly_errors", "tune_malloc"]
 
 
 def tune_malloc() -> None:
@@ -128,10 +128,10 @@ class Reporter:
             self._bar.update(self._task, completed=event.frame, description="dreaming")
             return
         eta = (now - self._started) / (event.frame - event.resumed) * (event.frames - event.frame)
-        click.echo(f"frame {event.frame}/{event.frames}  eta {_duration(eta)}", err=True)
+        click.echo(f"frame {event.frame}/{event.frames}  eta {duration(eta)}", err=True)
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     """'1h05m', '3m07s' or '42s'."""
     seconds = int(round(seconds))
     h, rest = divmod(seconds, 3600)

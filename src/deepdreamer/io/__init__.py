@@ -7,10 +7,12 @@ from deepdreamer.io.images import (
     SUPPORTED_OUTPUT_SUFFIXES,
     LoadedImage,
     check_output_path,
+    encode_image,
     load_image,
     merge_alpha,
     read_settings,
     save_image,
+    settings_of,
     to_pil,
     to_tensor,
 )

@@ -35,7 +35,9 @@ __all__ = [
     "to_pil",
     "merge_alpha",
     "save_image",
+    "encode_image",
     "read_settings",
+    "settings_of",
     "SUPPORTED_OUTPUT_SUFFIXES",
 ]
 
@@ -242,6 +244,25 @@ def save_image(
     `fast`: PNG at zlib level 1, about 4x quicker to write and ~10% larger (for a server that
     answers while it dreams)."""
     path, fmt = check_output_path(path, force=force, protect=protect)
+    return write_atomic(path, lambda f: _write(img, f, fmt, settings, fast))
+
+
+def encode_image(img: Image.Image, suffix: str, settings: dict[str, Any] | None = None,
+                 fast: bool = False) -> bytes:
+    """The bytes save_image would write for a file of this suffix ('.png', '.jpg', ...): for
+    a worker that hands its result to whoever writes it (a batch's driver)."""
+    fmt = _FORMATS.get(suffix.lower())
+    if fmt is None:
+        raise OutputError(f"unsupported image suffix {suffix!r}; use one of {', '.join(SUPPORTED_OUTPUT_SUFFIXES)}")
+    buffer = io.BytesIO()
+    try:
+        _write(img, buffer, fmt, settings, fast)
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"cannot encode the image as {fmt}: {exc}") from None
+    return buffer.getvalue()
+
+
+def _write(img: Image.Image, f: BinaryIO, fmt: str, settings: dict[str, Any] | None, fast: bool) -> None:
     if img.mode not in ("RGB", "RGBA", "L"):
         has_alpha = "A" in img.getbands() or "transparency" in img.info
         img = img.convert("RGBA" if has_alpha else "RGB")
@@ -250,12 +271,16 @@ def save_image(
     kwargs = _save_kwargs(fmt, settings)
     if fast and fmt == "PNG":
         kwargs.update(FAST_PNG)
-    return write_atomic(path, lambda f: img.save(f, format=fmt, **kwargs))
+    img.save(f, format=fmt, **kwargs)
 
 
 def read_settings(path: PathLike) -> dict[str, Any] | None:
     """The settings dict save_image embedded, or None (BMP, or an image from elsewhere)."""
-    img = _open_file(os.fspath(path))
+    return settings_of(_open_file(os.fspath(path)))
+
+
+def settings_of(img: Image.Image) -> dict[str, Any] | None:
+    """The settings dict embedded in an opened image, or None."""
     candidates: list[Any] = [img.info.get(_SETTINGS_KEY), img.info.get("comment")]
     try:
         candidates.append(img.getexif().get(_IMAGE_DESCRIPTION))
