@@ -1,6 +1,6 @@
 """deepdreamer: DeepDream images and feature visualisation, offline on a CPU."""
 
-from . import motion, objectives, visualize  # noqa: F401 - loaded before the functions take these names
+from . import batch, motion, objectives, visualize  # noqa: F401 - loaded before the functions take these names
 from .api import activations, batch, dream, dream_image, dream_video, feature_sheet, visualize, zoom
 from .config import DreamConfig
 from .errors import DeepDreamerError

@@ -22,7 +22,7 @@ from multiprocessing.connection import wait
 
 from ..config import DreamConfig
 from ..engine import Progress
-from ..errors import DeepDreamerError
+from ..errors import ConfigError, DeepDreamerError, UnknownNameError
 from ..models import DreamModel
 from .item import ItemDreamer, ItemInput
 from .outcome import Done, Failed, ItemProgress, Outcome
@@ -74,7 +74,7 @@ def _worker(conn, config: DreamConfig, threads: int) -> None:
     try:
         dreamer = ItemDreamer(config, threads=threads)
     except Exception as exc:  # noqa: BLE001 - reported to the driver in one line
-        conn.send(("fatal", _failure(exc)))
+        conn.send(("fatal", _failure(exc), isinstance(exc, (ConfigError, UnknownNameError))))
         return
     conn.send(("ready",))
     while True:
@@ -187,8 +187,8 @@ class LocalPool:
         kind = message[0]
         if kind == "ready":
             slot.ready = True
-        elif kind == "fatal":
-            raise DeepDreamerError(message[1])
+        elif kind == "fatal":  # the settings do not fit the model: no item can be dreamed
+            raise (ConfigError if message[2] else DeepDreamerError)(message[1])
         elif kind == "progress":
             if progress is not None:
                 progress(ItemProgress(message[1], message[2], message[3]))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..engine import Notice, Progress
-from ..errors import DeepDreamerError
+from ..errors import ConfigError, DeepDreamerError, UnknownNameError
 
 if TYPE_CHECKING:
     from ..motion import FrameProgress
@@ -35,8 +35,12 @@ def tune_malloc() -> None:
         pass
 
 
-def friendly_errors(fn):
-    """A DeepDreamerError becomes `error: <one line>` and exit 1; never a traceback."""
+def friendly_errors(fn=None, *, usage_exit: int = 1, interrupted: str = "interrupted"):
+    """A DeepDreamerError becomes `error: <one line>` and exit 1; never a traceback.
+    `usage_exit`: the exit code for a setting or name that is wrong (ConfigError,
+    UnknownNameError), for commands that tell those apart from failures (batch: 2)."""
+    if fn is None:
+        return functools.partial(friendly_errors, usage_exit=usage_exit, interrupted=interrupted)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -44,9 +48,9 @@ def friendly_errors(fn):
             return fn(*args, **kwargs)
         except DeepDreamerError as exc:
             click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+            sys.exit(usage_exit if isinstance(exc, (ConfigError, UnknownNameError)) else 1)
         except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
+            click.echo(f"error: {interrupted}", err=True)
             sys.exit(130)
 
     return wrapper

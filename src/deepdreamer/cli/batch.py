@@ -9,8 +9,7 @@ import click
 
 from ..batch import BatchStarted, ItemFinished, ItemProgress, run_batch
 from ..config import BATCH_BACKENDS, BATCH_FORMATS, BatchConfig
-from ..errors import ConfigError, DeepDreamerError, UnknownNameError
-from ._common import duration
+from ._common import duration, friendly_errors
 from ._options import config_from_options, dream_options
 
 EXAMPLES = """
@@ -41,25 +40,16 @@ _B = BatchConfig(inputs=("-",), outdir="-")
 @click.option("--threads", type=int, default=None, help="Torch threads per item (default: cores / workers, or what this batch used before).")
 @click.option("--force", is_flag=True, help="Replace outputs made with other settings.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress; failures and the summary only.")
+@friendly_errors(usage_exit=2, interrupted="interrupted (run the same command again to resume)")
 def batch(inputs, outdir, recursive, fmt, mask_dir, guide_dir, workers, backend, ray_address, retries,
           threads, force, quiet, **options):
     """Dream every photo of INPUT... (files, folders, globs) into OUTDIR, resumably."""
-    try:
-        dream = config_from_options(options)
-        config = BatchConfig(inputs=inputs, outdir=outdir, recursive=recursive, format=fmt, mask_dir=mask_dir,
-                             guide_dir=guide_dir, workers=workers, backend=backend, ray_address=ray_address,
-                             retries=retries, threads=threads)
-        with BatchReporter(quiet) as report:
-            summary = run_batch(config, dream, force=force, progress=report)
-    except (ConfigError, UnknownNameError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except DeepDreamerError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        click.echo("error: interrupted (run the same command again to resume)", err=True)
-        sys.exit(130)
+    dream = config_from_options(options)
+    config = BatchConfig(inputs=inputs, outdir=outdir, recursive=recursive, format=fmt, mask_dir=mask_dir,
+                         guide_dir=guide_dir, workers=workers, backend=backend, ray_address=ray_address,
+                         retries=retries, threads=threads)
+    with BatchReporter(quiet) as report:
+        summary = run_batch(config, dream, force=force, progress=report)
     done = (f"done {summary.done}, skipped {summary.skipped}, failed {len(summary.failed)} of {summary.items} "
             f"in {duration(summary.seconds)} ({summary.images_per_minute:.1f} images/min)")
     click.echo(done, err=True)
