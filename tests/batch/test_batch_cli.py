@@ -217,3 +217,29 @@ def test_an_item_whose_worker_keeps_dying_fails_after_its_retries_and_the_batch_
     assert summary.done == 2 and [rel for rel, _ in summary.failed] == ["b.jpg"]
     assert summary.failed[0][1] == "its worker died 2 times (the last killed by SIGKILL)"
     assert set(files(tmp_path / "out")) == {"a.png", "c.png"}
+
+
+def test_guides_by_folder_and_one_guide_for_all_steer_each_photo(good, tmp_path):
+    guides = tmp_path / "guides"
+    make_tree(guides, ["a.png"])
+    by_dir, shared = tmp_path / "by-dir", tmp_path / "shared"
+    assert run(good, "-o", by_dir, "--guide-dir", guides, *CHEAP).exit_code == 0
+    assert read_settings(by_dir / "a.png")["guide"] == str(guides / "a.png")
+    assert read_settings(by_dir / "b.png")["guide"] is None  # no guide of its own: dreamed plainly
+    assert run(good, "-o", shared, "--guide", guides / "a.png", *CHEAP).exit_code == 0
+    assert read_settings(shared / "b.png")["guide"] == str(guides / "a.png")
+    # the guide changes the dream; a photo without one is the same as in a plain batch
+    plain = tmp_path / "plain"
+    assert run(good, "-o", plain, *CHEAP).exit_code == 0
+    assert files(by_dir)["b.png"] != files(shared)["b.png"]
+    assert Image.open(by_dir / "b.png").tobytes() == Image.open(plain / "b.png").tobytes()
+    assert Image.open(by_dir / "a.png").tobytes() != Image.open(plain / "a.png").tobytes()
+
+
+def test_an_output_that_cannot_be_written_fails_that_item_only(good, tmp_path):
+    out = tmp_path / "out"
+    (out / "a.png").mkdir(parents=True)  # a folder where a's output should go
+    result = run(good, "-o", out, *CHEAP, "--force")
+    assert result.exit_code == 1
+    assert "a.jpg failed: " in result.stderr and (out / "b.png").is_file()
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
