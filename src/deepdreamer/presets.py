@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import UnknownNameError
+from .errors import ConfigError, UnknownNameError
 
 __all__ = ["Preset", "PRESETS", "VISUALIZE_PRESETS", "get_preset"]
 
@@ -77,6 +77,8 @@ _KINDS = {"dream": PRESETS, "visualize": VISUALIZE_PRESETS}
 
 def get_preset(name: str, kind: str = "dream") -> Preset:
     table = _KINDS[kind]
+    if not isinstance(name, str):  # a preset key in a TOML file or an output's settings
+        raise ConfigError(f"preset must be a name ({', '.join(table)}), got {name!r}")
     try:
         return table[name]
     except KeyError:

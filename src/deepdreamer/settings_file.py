@@ -65,13 +65,16 @@ def layer_pairs(value: Any) -> tuple[tuple[str, float], ...]:
     [NAME, WEIGHT] pairs, or {name: weight}: the one reader for flags, files and keywords."""
     if isinstance(value, Mapping):
         value = list(value.items())
+    if not isinstance(value, (str, list, tuple)):
+        raise ConfigError(f"layers should be a name, a list or a table of names and weights, got {value!r}")
     items = [value] if isinstance(value, str) else list(value)
     out = []
     for item in items:
         if isinstance(item, str):
             out.append(parse_layer_spec(item))
-        elif isinstance(item, (list, tuple)) and len(item) == 2:
-            out.append((str(item[0]), float(item[1])))
+        elif (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str)
+              and isinstance(item[1], (int, float)) and not isinstance(item[1], bool)):
+            out.append((item[0], float(item[1])))
         else:
             raise ConfigError(f"layer {item!r} should be NAME, NAME:WEIGHT or [NAME, WEIGHT]")
     return tuple(out)

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import pathlib
+import struct
 import warnings
 import zlib
 from collections.abc import Iterable
@@ -114,7 +115,10 @@ def decode_image(data: bytes, name: str) -> Image.Image:
 def _decode(fp: BinaryIO, name: str) -> Image.Image:
     """Open and fully decode an open file, so truncation and bombs are reported here."""
     with warnings.catch_warnings():
-        # A warning-sized bomb is still far too big to dream on; treat it as an error.
+        # Pillow's warnings about damaged metadata (a corrupt EXIF block, a TIFF tag past the
+        # end) would print lines of their own: the pixels decode, so they are not the user's
+        # problem. A warning-sized bomb is still far too big to dream on: an error.
+        warnings.simplefilter("ignore")
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             img = Image.open(fp)
@@ -129,6 +133,10 @@ def _decode(fp: BinaryIO, name: str) -> Image.Image:
             raise NotAnImageError(
                 f"cannot read {name}: not an image file (or a format deepdreamer does not read)"
             ) from None
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error):
+            # a known format whose header is broken (a PNG chunk cut short, a WebP the codec
+            # refuses): found by fuzzing (tests/hardening)
+            raise InputImageError(f"cannot read {name}: the image data is truncated or corrupt") from None
         try:
             img.load()  # force a full decode now so truncation is reported here, not later
         except (Image.DecompressionBombWarning, Image.DecompressionBombError):
@@ -136,7 +144,7 @@ def _decode(fp: BinaryIO, name: str) -> Image.Image:
                 f"cannot read {name}: more than the {Image.MAX_IMAGE_PIXELS} pixel safety "
                 "limit (a decompression bomb?)"
             ) from None
-        except (OSError, SyntaxError, ValueError, EOFError):
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error):
             raise InputImageError(
                 f"cannot read {name}: the image data is truncated or corrupt"
             ) from None
@@ -175,7 +183,9 @@ def load_image(src: PathLike | Image.Image, max_size: int = 0) -> LoadedImage:
         source = os.fspath(src)
         img = _open_file(source)  # opened and decoded at frame 0, i.e. a GIF's first frame
     try:
-        img = ImageOps.exif_transpose(img) or img
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # as in _decode: damaged metadata is no news
+            img = ImageOps.exif_transpose(img) or img
     except Exception:  # a broken EXIF block should not stop the dream; keep the pixels as-is
         pass
     rgb, alpha = _split(img)
