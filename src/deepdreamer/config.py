@@ -29,6 +29,12 @@ __all__ = [
 ]
 
 PRECISIONS = ("auto", "fp32", "bf16")  # forward-pass precisions a user may ask for
+# Upper bounds a hostile or mistyped setting meets before any work starts (a settings file or
+# an image's settings may say anything): far past any real use, short of a run that never ends.
+MAX_OCTAVES = 64  # an octave pyramid of 1.1x steps from 8K px down to 16 px is ~65 deep
+MAX_STEPS = 100_000  # steps per octave (a long dream is hundreds); visualisations too
+MAX_SIDE = 65_536  # px, a long side: the memory check decides what fits below it
+MAX_FRAMES = 1_000_000  # a zoom's frames: 11.5 hours at 24 fps
 
 
 @dataclass(frozen=True)
@@ -68,17 +74,17 @@ class DreamConfig:
         for name in ("guide", "mask"):  # an empty path (a TOML "" or --mask "") is no image
             if not is_given(getattr(self, name)):
                 object.__setattr__(self, name, None)
-        _check(self.octaves >= 1, f"octaves must be at least 1, got {self.octaves}")
+        _check(1 <= self.octaves <= MAX_OCTAVES, f"octaves must be between 1 and {MAX_OCTAVES}, got {self.octaves}")
         _check(
             math.isfinite(self.octave_scale) and self.octave_scale > 1.0,
             f"octave scale must be greater than 1, got {self.octave_scale}",
         )
-        _check(self.steps >= 0, f"steps must be 0 or more, got {self.steps}")
+        _check(0 <= self.steps <= MAX_STEPS, f"steps must be between 0 and {MAX_STEPS}, got {self.steps}")
         _check(
             math.isfinite(self.step_size) and self.step_size > 0,
             f"step size must be positive, got {self.step_size}",
         )
-        _check(self.jitter >= 0, f"jitter must be 0 or more, got {self.jitter}")
+        _check(0 <= self.jitter <= MAX_SIDE, f"jitter must be between 0 and {MAX_SIDE}, got {self.jitter}")
         _check(
             self.precision in PRECISIONS,
             f"precision must be auto, fp32 or bf16, got {self.precision!r}",
@@ -87,7 +93,7 @@ class DreamConfig:
             self.tile_size is None or self.tile_size == 0 or self.tile_size >= 128,
             f"tile size must be auto, 0 (never tile) or at least 128, got {self.tile_size}",
         )
-        _check(self.max_size >= 0, f"max size must be 0 or more, got {self.max_size}")
+        _check(0 <= self.max_size <= MAX_SIDE, f"max size must be between 0 and {MAX_SIDE}, got {self.max_size}")
         _check(0 <= self.lap_levels <= 10, f"lap levels must be between 0 and 10, got {self.lap_levels}")
         _check(
             math.isfinite(self.rotate_jitter) and 0 <= self.rotate_jitter <= 180,
@@ -175,7 +181,7 @@ class ZoomConfig:
     colour_lock: bool = True
 
     def __post_init__(self) -> None:
-        _check(self.frames >= 1, f"frames must be at least 1, got {self.frames}")
+        _check(1 <= self.frames <= MAX_FRAMES, f"frames must be between 1 and {MAX_FRAMES}, got {self.frames}")
         _check(
             math.isfinite(self.zoom) and 0.5 <= self.zoom <= 2.0,
             f"zoom must be between 0.5 and 2 per frame, got {self.zoom}",
@@ -295,7 +301,7 @@ class VisualizeConfig:
     def __post_init__(self) -> None:
         _check(bool(self.objective and self.objective.strip()), "an objective is needed")
         _check(32 <= self.size <= 2048, f"size must be between 32 and 2048 px, got {self.size}")
-        _check(self.steps >= 0, f"steps must be 0 or more, got {self.steps}")
+        _check(0 <= self.steps <= MAX_STEPS, f"steps must be between 0 and {MAX_STEPS}, got {self.steps}")
         _check(
             self.param in PARAMETERISATIONS,
             f"param must be one of {', '.join(PARAMETERISATIONS)}, got {self.param!r}",

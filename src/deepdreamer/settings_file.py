@@ -51,12 +51,22 @@ def read_settings_file(path: str | Path) -> dict[str, Any]:
     return normalise_settings(data, source=str(p))
 
 
-def settings_from_image(path: str | Path) -> dict[str, Any]:
-    """The settings embedded in an earlier deepdreamer output (seed included)."""
+# Settings that name files. An image may come from anyone, and its settings must never make
+# deepdreamer open a file the user did not name: these are reported, not used (give the flag).
+_FILE_SETTINGS = ("mask", "guide", "labels")
+
+
+def settings_from_image(path: str | Path, not_used: list[str] | None = None) -> dict[str, Any]:
+    """The settings embedded in an earlier deepdreamer output (seed included), but for those
+    that name files (mask, guide, labels): each of those goes to `not_used` as 'mask x.png'."""
     found = read_settings(path)
     if not found:
         raise InputImageError(f"{path} carries no deepdreamer settings")
     data = {k: v for k, v in found.items() if k not in _RECORD_ONLY}
+    for key in _FILE_SETTINGS:
+        value = data.pop(key, None)
+        if is_given(value) and not_used is not None:
+            not_used.append(f"{key} {value}")
     return normalise_settings(data, source=str(path), ignore_unknown=True)
 
 

@@ -239,3 +239,32 @@ def test_layer_and_time_specs_parse_or_one_line(text):
     ends_well(parse_layer_spec, text)
     ends_well(parse_frame_time, text)
     ends_well(lambda: DreamConfig(layers=(parse_layer_spec(text),)))
+
+
+# ---------------------------------------------------------------- hostile values
+
+HOSTILE = [
+    ("octaves", 10**6), ("octaves", 0), ("steps", 10**9), ("steps", -1), ("max_size", 10**6),
+    ("tile_size", 1), ("step_size", float("nan")), ("step_size", float("inf")), ("octave_scale", 1.0),
+    ("jitter", -5), ("jitter", 10**12), ("rotate_jitter", float("nan")), ("scale_jitter", 5.0),
+    ("lap_levels", 99), ("precision", "fp8"), ("steps", "ten"), ("octaves", 2.5), ("layers", 7),
+    ("preset", 3), ("nonsense", 1), ("keep_colors", "yes"), ("seed", [1]),
+]
+
+
+@pytest.mark.parametrize("key, value", HOSTILE, ids=[f"{k}={v!r}" for k, v in HOSTILE])
+def test_hostile_settings_are_refused_in_one_line_before_any_work(tmp_path, key, value):
+    from deepdreamer.errors import ConfigError, UnknownNameError
+
+    path = tmp_path / "out.png"
+    png_with(json.dumps({key: value}, allow_nan=True), path)
+    toml = tmp_path / "s.toml"
+    toml.write_text(f"{key} = {json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else ('nan' if math.isnan(value) else 'inf')}\n")
+    for make in (lambda: build_config({}, files=[read_settings_file(toml)]),
+                 lambda: build_config({}, files=[normalise_settings({key: value})])):
+        with pytest.raises((ConfigError, UnknownNameError)) as info:
+            make()
+        one_line(info.value)
+    if key != "nonsense":  # an image's unknown keys are ignored (newer versions may add some)
+        with pytest.raises((ConfigError, UnknownNameError)):
+            config_from_embedded(path)

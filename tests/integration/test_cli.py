@@ -310,10 +310,10 @@ def test_non_integer_octaves_is_usage_error(runner, tmp_path):
 @pytest.mark.parametrize(
     "option, value, message",
     [
-        ("--octaves", "0", "error: octaves must be at least 1, got 0"),
-        ("--steps", "-1", "error: steps must be 0 or more, got -1"),
+        ("--octaves", "0", "error: octaves must be between 1 and 64, got 0"),
+        ("--steps", "-1", "error: steps must be between 0 and 100000, got -1"),
         ("--octave-scale", "1.0", "error: octave scale must be greater than 1, got 1.0"),
-        ("--max-size", "-5", "error: max size must be 0 or more, got -5"),
+        ("--max-size", "-5", "error: max size must be between 0 and 65536, got -5"),
         ("--tile-size", "64", "error: tile size must be auto, 0 (never tile) or at least 128, got 64"),
     ],
 )

@@ -93,7 +93,12 @@ def config_from_options(options: dict) -> DreamConfig:
         explicit["layers"] = tuple(parse_layer_spec(s) for s in explicit["layers"])
     files = []
     if from_image:
-        files.append(settings_from_image(from_image))
+        not_used: list[str] = []
+        files.append(settings_from_image(from_image, not_used))
+        for what in not_used:
+            name = what.split()[0]
+            click.echo(f"note: {from_image} names a {what}: not opened (an image's settings never open "
+                       f"files); give --{name} to use it", err=True)
     if config_file:
         files.append(read_settings_file(config_file))
     return build_config(explicit, preset=preset, files=files)
