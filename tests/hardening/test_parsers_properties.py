@@ -24,7 +24,6 @@ from PIL import Image, PngImagePlugin
 
 from deepdreamer.config import DreamConfig, parse_frame_time, parse_layer_spec
 from deepdreamer.errors import DeepDreamerError
-from deepdreamer.io import to_tensor
 from deepdreamer.io.images import decode_image
 from deepdreamer.io.sources import read_pixels
 from deepdreamer.models import get_entry

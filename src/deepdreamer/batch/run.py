@@ -21,6 +21,7 @@ from ..config import BatchConfig, DreamConfig
 from ..errors import ConfigError, OutputError
 from ..io import settings_of, write_atomic
 from ..io.outputs import check_directory_writable
+from ..io.space import check_space, image_bytes
 from ..models import DreamModel
 from ..pipeline import draw_seed, package_version
 from .item import ItemInput
@@ -167,6 +168,7 @@ def run_batch(
         else:
             todo.append(item)
 
+    _check_space(todo, outdir, dream.max_size)
     manifest.begin({"seed": seed, "threads": threads, "batch": digest, "items": len(items),
                     "todo": len(todo), "settings": replace(dream, seed=seed).to_dict(),
                     "format": batch.format, "deepdreamer": package_version()})
@@ -229,6 +231,22 @@ def run_batch(
         summary.seconds = time.monotonic() - start
         manifest.close()
     return summary
+
+
+def _check_space(todo: list[BatchItem], outdir: Path, max_size: int) -> None:
+    """All the outputs still to write must fit on OUTDIR's disk (sizes from the photos' headers;
+    one that cannot be read will fail as an item, and takes no room)."""
+    need = 0
+    for item in todo:
+        try:
+            with Image.open(item.source) as img:
+                width, height = img.size
+        except Exception:  # noqa: BLE001 - reported when the item runs
+            continue
+        scale = min(1.0, max_size / max(width, height)) if max_size else 1.0
+        need += image_bytes(round(width * scale), round(height * scale), item.output.suffix)
+    check_space(outdir, need, f"the {len(todo)} outputs to write",
+                lambda share: f"about {int(len(todo) * share)} would fit: free some room, or use --format jpg")
 
 
 def _shared(value, what: str) -> bytes | None:

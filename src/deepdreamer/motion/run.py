@@ -14,8 +14,9 @@ from PIL import Image
 from ..config import DreamConfig, VideoConfig, ZoomConfig
 from ..engine import Notice, ProgressCallback
 from ..engine.progress import report
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputError
 from ..io import load_image, to_tensor
+from ..io.space import check_space, image_bytes
 from ..models import DreamModel
 from ..pipeline import draw_seed, prepare_dream
 from .frames import to_uint8
@@ -60,6 +61,12 @@ def _render(
     """Dream the frames not yet on disk, then encode them all and drop the work folder."""
     store = FrameStore(output, settings, total, resume=resume, force=force)
     done = store.done
+    try:
+        _check_space(output, store.dir, settings, total, done)
+    except OutputError:
+        if not done:
+            store.remove()  # refused before any frame: no work folder left to resume
+        raise
     previous = store.load(done - 1) if done else None
     report(progress, FrameProgress(done, total, resumed=done))
     for index, frame in enumerate(frames_from(done, previous), start=done):
@@ -72,6 +79,25 @@ def _render(
     if not keep_frames:
         store.remove()
     return MotionResult(path, settings, total, done, notices)
+
+
+# what an encoded frame takes in the output, against its kept PNG: H.264 and GIF are small, a
+# folder output is PNGs again
+_OUTPUT_SHARE = {"video": 0.1, "gif": 0.4, "folder": 1.0}
+
+
+def _check_space(output, frames_dir, settings: dict, total: int, done: int) -> None:
+    """The frames still to dream are kept as PNGs until the output is written: both must fit."""
+    width, height = settings["size"]
+    frame = image_bytes(width, height, ".png")
+    need = int((total - done) * frame + total * frame * _OUTPUT_SHARE[output_kind(output)])
+    def fits(share: float) -> str:
+        frames = max(1, int(total * share))
+        if settings.get("kind") == "video":
+            return f"about {frames} frames would fit: a shorter --start/--end range, or a smaller --max-size"
+        return f"try --frames {frames} or a smaller --max-size"
+
+    check_space(frames_dir, need, f"the {total - done} frames to dream and the output", fits)
 
 
 def render_zoom(
