@@ -267,3 +267,19 @@ def test_hostile_settings_are_refused_in_one_line_before_any_work(tmp_path, key,
     if key != "nonsense":  # an image's unknown keys are ignored (newer versions may add some)
         with pytest.raises((ConfigError, UnknownNameError)):
             config_from_embedded(path)
+
+
+# ---------------------------------------------------------------- findings of fuzz/ (atheris), kept
+
+FOUND = [
+    # a channel range of 10^28 numbers: OverflowError (or a list the size of the range)
+    "54770-5555555555555555555555555552",
+    "blocks.5:0-99999999999",
+]
+
+
+@pytest.mark.parametrize("spec", FOUND)
+def test_fuzz_findings_stay_fixed(spec):
+    ends_well(parse_channel_selection, spec)
+    ends_well(parse_objective, spec, ENTRY)
+    ends_well(parse_channel_list, spec, ENTRY)
