@@ -96,8 +96,9 @@ def main() -> None:
                 sys.path.insert(0, str(ROOT / "scripts"))
                 from ray_local_cluster import LocalCluster
 
-                cluster = LocalCluster(scratch / "ray", nodes=2, cpus_per_node=1)
-                address = cluster.start()
+                cluster = LocalCluster.start(nodes=2, cpus=1)
+                address = cluster.address
+                os.environ.update(cluster.env)  # the cluster's token, for this driver
             try:
                 row = run_one(backend, photos, scratch / f"out-{backend}", address)
             finally:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install deepdreamer with its test extras. torch and torchvision are installed
-# first as the exact CPU-capable pair this project is tested with.
+# Create .venv and install deepdreamer with its test extras (which bring Ray, for tests/ray). torch
+# and torchvision are installed first as the exact CPU-capable pair this project is tested with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"

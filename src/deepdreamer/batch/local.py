@@ -58,7 +58,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _failure(exc: BaseException) -> str:
+def failure_line(exc: BaseException) -> str:
     if isinstance(exc, DeepDreamerError):
         return str(exc)
     text = str(exc).splitlines()[0] if str(exc) else ""
@@ -74,7 +74,7 @@ def _worker(conn, config: DreamConfig, threads: int) -> None:
     try:
         dreamer = ItemDreamer(config, threads=threads)
     except Exception as exc:  # noqa: BLE001 - reported to the driver in one line
-        conn.send(("fatal", _failure(exc), isinstance(exc, (ConfigError, UnknownNameError))))
+        conn.send(("fatal", failure_line(exc), isinstance(exc, (ConfigError, UnknownNameError))))
         return
     conn.send(("ready",))
     while True:
@@ -87,7 +87,7 @@ def _worker(conn, config: DreamConfig, threads: int) -> None:
         try:
             conn.send(("done", dreamer(item, _Relay(conn, item.rel))))
         except Exception as exc:  # noqa: BLE001 - a bad item: one line, and on to the next
-            conn.send(("failed", item.rel, _failure(exc)))
+            conn.send(("failed", item.rel, failure_line(exc)))
 
 
 class _Slot:
@@ -228,7 +228,7 @@ class InlinePool:
             try:
                 out = self.dreamer(item, _forward(progress, item.rel))
             except Exception as exc:  # noqa: BLE001 - a bad item: one line, and on to the next
-                yield Failed(item.rel, _failure(exc), 1)
+                yield Failed(item.rel, failure_line(exc), 1)
             else:
                 yield Done(out.rel, out, 1)
 
