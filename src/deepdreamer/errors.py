@@ -22,6 +22,7 @@ __all__ = [
     "DreamCancelled",
     "InsufficientMemoryError",
     "suggest",
+    "failure_line",
 ]
 
 
@@ -86,3 +87,12 @@ def suggest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
     if not close:  # a prefix such as 'blocks' for 'blocks.5' still deserves a hint
         close = [c for c in choices if c.startswith(name) or name.startswith(c)][:n]
     return close
+
+
+def failure_line(exc: BaseException) -> str:
+    """One line for an error caught where a traceback must not reach the user (a worker's):
+    a DeepDreamerError's own message, anything else named as the internal error it is."""
+    if isinstance(exc, DeepDreamerError):
+        return str(exc)
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"internal error ({type(exc).__name__}: {text})"

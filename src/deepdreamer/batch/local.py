@@ -22,7 +22,7 @@ from multiprocessing.connection import wait
 
 from ..config import DreamConfig
 from ..engine import Progress
-from ..errors import ConfigError, DeepDreamerError, UnknownNameError
+from ..errors import ConfigError, DeepDreamerError, UnknownNameError, failure_line
 from ..models import DreamModel
 from .item import ItemDreamer, ItemInput
 from .outcome import Done, Failed, ItemProgress, Outcome
@@ -56,13 +56,6 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-
-
-def failure_line(exc: BaseException) -> str:
-    if isinstance(exc, DeepDreamerError):
-        return str(exc)
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"internal error ({type(exc).__name__}: {text})"
 
 
 def _worker(conn, config: DreamConfig, threads: int) -> None:

@@ -17,47 +17,19 @@ Ray is optional (`pip install 'deepdreamer[ray]'`) and imported only when a batc
 
 from __future__ import annotations
 
-import logging
-import os
-import socket
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from ..config import DreamConfig
-from ..errors import DeepDreamerError
+from ..errors import DeepDreamerError, failure_line
+from ..ray_link import NEEDS_RAY, connect, import_ray, ray_error
 from .item import ItemDreamer, ItemInput, ItemOutput
-from .local import failure_line
 from .outcome import Done, Failed, ItemProgress, Outcome
 
 __all__ = ["RayPool", "NEEDS_RAY"]
 
 CALLS_PER_ACTOR = 2  # in flight per actor: one dreaming, one waiting on its node with its bytes
 WAIT_SECONDS = 1.0  # ray.wait returns at least this often, so Ctrl-C is seen between waits
-REACH_SECONDS = 5.0  # to open a TCP connection to the cluster's address before joining it
-NEEDS_RAY = "the ray backend needs Ray: pip install 'deepdreamer[ray]'"
-
-# Ray settings this driver sets unless the environment already does (Ray reads them at init).
-RAY_DEFAULTS = {
-    "RAY_USAGE_STATS_ENABLED": "0",  # a batch reports nothing to Ray's usage statistics
-    # Ray notices a dead node only after ~15 s of missed health checks; until then each call to
-    # an actor there fails as "unavailable" and is retried after 0.1 s, 0.2 s, ... by default,
-    # so `--retries 2` would be used up long before Ray restarted the actor elsewhere. Retried
-    # after 8 s then 16 s, two retries span ~24 s. (A worker that dies on a live node is
-    # reported at once and its calls wait for the restart: no delay there.)
-    "RAY_task_actor_unavailable_retry_delay_base_ms": "8000",
-    "RAY_task_actor_unavailable_retry_max_delay_ms": "30000",
-    # no multi-line "will be retried" report on the driver's stderr: a retried item that then
-    # succeeds is no news, one that fails is reported in one line
-    "RAY_enable_output_error_log_if_still_retry": "0",
-}
-
-
-def _ray():
-    try:
-        import ray
-    except ImportError:
-        raise DeepDreamerError(NEEDS_RAY) from None
-    return ray
 
 
 @dataclass(frozen=True)
@@ -112,8 +84,8 @@ class RayPool:
     def run(self, items: Iterable[ItemInput], progress: Callable[[ItemProgress], None] | None = None) -> Iterator[Outcome]:
         # progress: the driver reports each item as it finishes; steps inside an item are not
         # forwarded from the actors (a message per step across the cluster for a bar)
-        ray = _ray()
-        started = _connect(ray, self.address, self.workers * self.threads)
+        ray = import_ray()
+        started = connect(ray, self.address, self.workers * self.threads)
         actors: list = []
         try:
             actor_class = ray.remote(num_cpus=self.threads, max_restarts=-1,
@@ -164,7 +136,7 @@ class RayPool:
             error = ray.get(ref)
         except ray.exceptions.RayError as exc:
             if lost_all:
-                raise DeepDreamerError(f"no Ray actor could start ({_ray_error(exc)})") from None
+                raise DeepDreamerError(f"no Ray actor could start ({ray_error(exc)})") from None
             return False
         if error is not None:
             raise DeepDreamerError(error)
@@ -175,60 +147,9 @@ class RayPool:
             result = ray.get(ref)
         except ray.exceptions.RayError as exc:
             # Ray gave up: the item's worker or node was lost more than `retries` times
-            return Failed(rel, f"its Ray worker was lost {self.retries + 1} times ({_ray_error(exc)})",
+            return Failed(rel, f"its Ray worker was lost {self.retries + 1} times ({ray_error(exc)})",
                           self.retries + 1)
         if isinstance(result, _ItemFailed):
             return Failed(result.rel, result.error, 1)
         # Ray does not say how many tries a call took: a retried item counts as one attempt
         return Done(result.rel, result, 1)
-
-
-def _ray_error(exc: BaseException) -> str:
-    """One short line for a Ray error (their str is a traceback or a multi-line report)."""
-    cause = getattr(exc, "cause", None)
-    if isinstance(cause, BaseException):
-        return failure_line(cause)
-    if isinstance(exc, _ray().exceptions.RayActorError):
-        return type(exc).__name__  # the rest is actor ids and RPC codes
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
-
-
-def _connect(ray, address: str | None, cpus: int) -> bool:
-    """Join the cluster at `address`, or start a local one with `cpus` CPUs; False if Ray was
-    already initialised in this process (the caller's: used as it is, and left running)."""
-    if ray.is_initialized():
-        return False
-    for name, value in RAY_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
-    # a new local cluster turns Ray's token authentication on and says so on stderr each time:
-    # it lives for this batch only, so that notice is noise here
-    auth_log = logging.getLogger("ray._private.authentication.authentication_token_setup")
-    level = auth_log.level
-    try:
-        if address is None:
-            auth_log.setLevel(logging.ERROR)
-            # "local": a new cluster even when `ray start` left one running on this machine
-            ray.init(address="local", num_cpus=cpus, **options)
-        else:
-            _reachable(address)
-            ray.init(address=address, **options)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
-        raise DeepDreamerError(f"cannot start or join {where}: {_ray_error(exc)}") from None
-    finally:
-        auth_log.setLevel(level)
-    return True
-
-
-def _reachable(address: str) -> None:
-    """Fail at once on a HOST:PORT nothing listens on: ray.init would try for ~12 minutes."""
-    host, _, port = address.rpartition(":")
-    if "://" in address or not host or not port.isdigit():
-        return  # "auto", ray://...: Ray's own resolution
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_SECONDS).close()
-    except OSError as exc:
-        raise DeepDreamerError(f"cannot reach the Ray cluster at {address}: "
-                               f"{exc.strerror or type(exc).__name__}") from None

@@ -10,14 +10,18 @@ import click
 from ..config import ZOOM_INITS, VideoConfig, ZoomConfig, parse_frame_time
 from ..errors import ConfigError
 from ..motion import render_video, render_zoom
+from ..motion.chunks import ChunkConfig
 from ..motion.store import work_dir_for
 from ._common import Reporter, friendly_errors
 from ._options import config_from_options, dream_options
 
 __all__ = ["zoom", "video"]
 
+VIDEO_BACKENDS = ("local", "ray")
+
 _Z = ZoomConfig()
 _V = VideoConfig()
+_C = ChunkConfig()
 
 
 class _Numbers(click.ParamType):
@@ -117,6 +121,7 @@ Examples:
   deepdreamer video clip.mp4 -o dreamed.mp4 --max-size 480
   deepdreamer video clip.mp4 -o part.mp4 --start 2.5 --end 120f --layer blocks.4 --seed 3
   deepdreamer video clip.mp4 -o dreamed.mp4 --resume    # continue an interrupted run
+  deepdreamer video long.mp4 -o dreamed.mp4 --backend ray --ray-address 10.0.0.5:6379 --workers 8
 """
 
 
@@ -126,12 +131,32 @@ Examples:
 @click.option("--flow-blend", type=float, default=_V.flow_blend, show_default=True, help="How much of the previous frame's dream, moved along the optical flow, seeds the next (0: none, flickers).")
 @click.option("--start", type=_FrameTime(), default=None, help="First frame: seconds (2.5) or a frame number (60f).")
 @click.option("--end", type=_FrameTime(), default=None, help="Stop before this time or frame.")
+@click.option("--backend", type=click.Choice(VIDEO_BACKENDS), default="local", show_default=True, help="local: one process, frame after frame; ray: chunks of frames dreamed in parallel by Ray workers.")
+@click.option("--chunk-frames", type=int, default=None, metavar="N", help=f"ray: frames per chunk; chunks also start at scene cuts [default: {_C.chunk_frames}].")
+@click.option("--warmup", type=int, default=None, metavar="K", help=f"ray: frames before a mid-scene chunk dreamed to carry the detail in, then dropped [default: {_C.warmup}].")
+@click.option("--workers", type=int, default=None, metavar="W", help=f"ray: workers (actors), each loading the model once [default: {_C.workers}].")
+@click.option("--ray-address", default=None, metavar="HOST:PORT", help="ray: join this cluster [default: start a local one].")
 @_run_options
 @friendly_errors
-def video(input_path, output, flow_blend, start, end, resume, keep_frames, force, quiet, **options):
+def video(input_path, output, flow_blend, start, end, backend, chunk_frames, warmup, workers, ray_address,
+          resume, keep_frames, force, quiet, **options):
     """Dream every frame of INPUT (a video), keeping its frame rate and sound; optical flow
     carries the dream along with the motion so it does not flicker."""
     config = config_from_options(options)
     vconf = VideoConfig(flow_blend=flow_blend, start=start, end=end)
-    _run(output, quiet, lambda progress: render_video(
-        config, vconf, input_path, output, progress=progress, force=force, resume=resume, keep_frames=keep_frames))
+    ray_only = dict(chunk_frames=chunk_frames, warmup=warmup, workers=workers, ray_address=ray_address)
+    given = {k: v for k, v in ray_only.items() if v is not None}
+    if backend == "local":
+        if given:
+            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            raise ConfigError(f"{flags} need --backend ray")
+        _run(output, quiet, lambda progress: render_video(
+            config, vconf, input_path, output, progress=progress, force=force, resume=resume,
+            keep_frames=keep_frames))
+        return
+    from ..motion.chunked import render_video_chunked
+
+    chunking = ChunkConfig(**given)
+    _run(output, quiet, lambda progress: render_video_chunked(
+        config, vconf, chunking, input_path, output, progress=progress, force=force, resume=resume,
+        keep_frames=keep_frames))

@@ -61,12 +61,7 @@ def _render(
     """Dream the frames not yet on disk, then encode them all and drop the work folder."""
     store = FrameStore(output, settings, total, resume=resume, force=force)
     done = store.done
-    try:
-        _check_space(output, store.dir, settings, total, done)
-    except OutputError:
-        if not done:
-            store.remove()  # refused before any frame: no work folder left to resume
-        raise
+    check_store_space(store, output, settings, total, done)
     previous = store.load(done - 1) if done else None
     report(progress, FrameProgress(done, total, resumed=done))
     for index, frame in enumerate(frames_from(done, previous), start=done):
@@ -84,6 +79,16 @@ def _render(
 # what an encoded frame takes in the output, against its kept PNG: H.264 and GIF are small, a
 # folder output is PNGs again
 _OUTPUT_SHARE = {"video": 0.1, "gif": 0.4, "folder": 1.0}
+
+
+def check_store_space(store: FrameStore, output, settings: dict, total: int, done: int) -> None:
+    """`_check_space` for a run's work folder; a run refused before any frame leaves none."""
+    try:
+        _check_space(output, store.dir, settings, total, done)
+    except OutputError:
+        if not done:
+            store.remove()  # refused before any frame: no work folder left to resume
+        raise
 
 
 def _check_space(output, frames_dir, settings: dict, total: int, done: int) -> None:
@@ -154,6 +159,31 @@ def render_zoom(
     )
 
 
+def frame_range(clip: VideoSource, video: VideoConfig) -> tuple[int, int]:
+    """The first frame to render and the one after the last, from --start/--end."""
+    start = video.start.to_frame(clip.fps) if video.start else 0
+    end = min(video.end.to_frame(clip.fps), clip.frame_count) if video.end else clip.frame_count
+    if start >= end:
+        raise ConfigError(
+            f"nothing to render: the range starts at frame {start} and ends at frame {end} "
+            f"of {clip.frame_count}"
+        )
+    return start, end
+
+
+def soundtrack(clip: VideoSource, output, start: int, end: int, progress: ProgressCallback | None,
+               notices: list[str]) -> AudioClip | None:
+    """The source's sound over the range, for a video output; an output that cannot carry
+    sound gets a notice instead."""
+    if not clip.has_audio:
+        return None
+    if output_kind(output) == "video":
+        return AudioClip(clip.path, float(start / clip.fps), float(end / clip.fps))
+    notices.append(f"{output_kind(output)} output has no sound: the audio track is left out")
+    report(progress, Notice(notices[-1]))
+    return None
+
+
 def render_video(
     config: DreamConfig,
     video: VideoConfig,
@@ -171,13 +201,7 @@ def render_video(
     if output is not None:
         check_video_output(output, force=force, protect=[source])
     clip = VideoSource(source, max_size=config.max_size)
-    start = video.start.to_frame(clip.fps) if video.start else 0
-    end = min(video.end.to_frame(clip.fps), clip.frame_count) if video.end else clip.frame_count
-    if start >= end:
-        raise ConfigError(
-            f"nothing to render: the range starts at frame {start} and ends at frame {end} "
-            f"of {clip.frame_count}"
-        )
+    start, end = frame_range(clip, video)
     prepared = prepare_dream(config, model)
     seed = _seed(config, output, resume)
     settings = prepared.settings(
@@ -197,13 +221,7 @@ def render_video(
     if output is None:
         return _as_pil(frames_from(0, None), end - start, progress)
     notices: list[str] = []
-    audio = None
-    if clip.has_audio:
-        if output_kind(output) == "video":
-            audio = AudioClip(clip.path, float(start / clip.fps), float(end / clip.fps))
-        else:
-            notices.append(f"{output_kind(output)} output has no sound: the audio track is left out")
-            report(progress, Notice(notices[-1]))
+    audio = soundtrack(clip, output, start, end, progress, notices)
     return _render(
         output, settings, end - start, resume, force, keep_frames, frames_from,
         lambda: FrameWriter(output, clip.fps, audio=audio, force=force, protect=[source], metadata=settings),

@@ -69,16 +69,22 @@ class FrameStore:
         return self.dir / f"{index:06d}.png"
 
     def save(self, index: int, frame: np.ndarray) -> None:
-        write_atomic(self._path(index), _png_bytes(frame))
+        self._save_png(self._path(index), frame)
 
     def load(self, index: int) -> np.ndarray:
+        return self._load_png(self._path(index))
+
+    @staticmethod
+    def _save_png(path: pathlib.Path, frame: np.ndarray) -> None:
+        write_atomic(path, _png_bytes(frame))
+
+    @staticmethod
+    def _load_png(path: pathlib.Path) -> np.ndarray:
         try:
-            with Image.open(self._path(index)) as im:
+            with Image.open(path) as im:
                 return np.asarray(im.convert("RGB")).copy()
         except OSError as e:
-            raise OutputError(
-                f"cannot read the kept frame {self._path(index)} ({e}); use --force to start over"
-            ) from None
+            raise OutputError(f"cannot read the kept frame {path} ({e}); use --force to start over") from None
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
