@@ -1,7 +1,7 @@
 """Batch throughput: images per minute with 1 local worker, 2 local workers, and Ray on two
 local nodes, and what each backend costs per item beyond the dream itself.
 
-    PYTHONPATH=src python benchmarks/batch.py                    # ~4 min on 2 cores
+    PYTHONPATH=src python benchmarks/batch.py                    # ~2 min on 2 cores
     PYTHONPATH=src python benchmarks/batch.py --items 8 --size 300x225 --backends local-1,local-2
 
 The work: --items photos (scikit-image's real ones, cycled, resized to --size, 600x450 by
