@@ -2,7 +2,8 @@
 case ends in a result or a DeepDreamerError with one line; nothing else escapes.
 
 The parsers: the image decoder (bytes of every supported format and mode, then mutated and
-truncated; random bytes), the settings embedded in an output, TOML settings files, and the spec
+truncated; random bytes; masks and guides go through it too), the video reader (an MP4 with
+sound, mutated and truncated; random bytes), the settings embedded in an output, TOML settings files, and the spec
 grammars (objectives, channel lists and selections, layers with weights, frame times).
 
 CI runs a fixed set of cases (derandomized: the same every run, so a red build is a real
@@ -106,6 +107,48 @@ def test_mutated_and_truncated_images_are_an_image_or_one_line(which, cut, flips
         data[int(where * (len(data) - 1))] = value
     data = bytes(data[: max(1, int(cut * len(data)))]) if cut < 0.98 else bytes(data)
     ends_well(decode_and_use, data)
+
+
+# ---------------------------------------------------------------- videos
+
+@pytest.fixture(scope="module")
+def video_bytes(tmp_path_factory):
+    """A small MP4 (H.264 and AAC), made with the motion tests' maker."""
+    from motion.videos import make_video
+
+    return make_video(tmp_path_factory.mktemp("videos") / "clip.mp4", frames=6).read_bytes()
+
+
+def read_video_file(path):
+    """What `deepdreamer video` does first: open, then decode every frame."""
+    from deepdreamer.motion.source import VideoSource
+
+    clip = VideoSource(path, max_size=48)
+    frames = list(clip.frames())
+    assert frames and all(f.dtype == np.uint8 and f.shape == (clip.size[1], clip.size[0], 3) for f in frames)
+
+
+@CASES
+@given(cut=st.floats(0, 1), flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=8),
+       noise=st.binary(max_size=512))
+def test_mutated_truncated_and_random_videos_are_frames_or_one_line(video_bytes, tmp_path_factory, cut, flips, noise):
+    data = bytearray(video_bytes)
+    for where, value in flips:
+        data[int(where * (len(data) - 1))] = value
+    data = bytes(data[: max(1, int(cut * len(data)))]) if cut < 0.98 else bytes(data)
+    folder = tmp_path_factory.mktemp("v", numbered=True)
+    for name, content in (("mutated.mp4", data), ("noise.mp4", noise)):
+        (folder / name).write_bytes(content)
+        ends_well(read_video_file, folder / name)
+
+
+def test_an_mp4_cut_inside_its_index_is_one_line(video_bytes, tmp_path):
+    """Found by the test above: cut at ~93% (inside the index x264 writes at the end), the
+    video stream's codec is unreadable and PyAV gives it no codec context (an AttributeError
+    escaped). Every cut from 85% to 99% ends well."""
+    for cut in range(int(len(video_bytes) * 0.85), int(len(video_bytes) * 0.99), 7):
+        (tmp_path / "cut.mp4").write_bytes(video_bytes[:cut])
+        ends_well(read_video_file, tmp_path / "cut.mp4")
 
 
 # ---------------------------------------------------------------- settings embedded in an output

@@ -38,6 +38,8 @@ class VideoSource:
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
             if not rate or rate <= 0:
                 raise InputVideoError(f"cannot read {self.path}: the video has no frame rate")
+            if stream.codec_context is None:  # a codec FFmpeg does not know (a damaged header, often)
+                raise InputVideoError(f"cannot read {self.path}: its video codec is unknown (corrupt or unsupported)")
             self.fps = Fraction(rate)
             self.has_audio = bool(container.streams.audio)
             self.source_size = (stream.codec_context.width, stream.codec_context.height)
