@@ -49,7 +49,6 @@ import random
 import statistics
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
