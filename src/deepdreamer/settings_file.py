@@ -56,9 +56,9 @@ def read_settings_file(path: str | Path) -> dict[str, Any]:
 _FILE_SETTINGS = ("mask", "guide", "labels")
 
 
-def settings_from_image(path: str | Path, not_used: list[str] | None = None) -> dict[str, Any]:
+def settings_from_image(path: str | Path, not_used: list[tuple[str, Any]] | None = None) -> dict[str, Any]:
     """The settings embedded in an earlier deepdreamer output (seed included), but for those
-    that name files (mask, guide, labels): each of those goes to `not_used` as 'mask x.png'."""
+    that name files (mask, guide, labels): each of those goes to `not_used` as (key, value)."""
     found = read_settings(path)
     if not found:
         raise InputImageError(f"{path} carries no deepdreamer settings")
@@ -66,7 +66,7 @@ def settings_from_image(path: str | Path, not_used: list[str] | None = None) -> 
     for key in _FILE_SETTINGS:
         value = data.pop(key, None)
         if is_given(value) and not_used is not None:
-            not_used.append(f"{key} {value}")
+            not_used.append((key, value))
     return normalise_settings(data, source=str(path), ignore_unknown=True)
 
 

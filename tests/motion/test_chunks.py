@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from deepdreamer.cli import cli
 from deepdreamer.errors import ConfigError
 from deepdreamer.motion.chunked import chunk_jobs
-from deepdreamer.motion.chunks import Chunk, ChunkConfig, cross_fade, plan_chunks, split_chunks
+from deepdreamer.config import ChunkConfig
+from deepdreamer.motion.chunks import Chunk, cross_fade, plan_chunks, split_chunks
 from deepdreamer.motion.cuts import scene_starts
 
 from .videos import make_frame

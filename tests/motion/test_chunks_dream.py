@@ -9,11 +9,11 @@ import pytest
 from PIL import Image
 
 import deepdreamer as dd
-from deepdreamer.config import DreamConfig, VideoConfig, parse_frame_time
+from deepdreamer.config import ChunkConfig, DreamConfig, VideoConfig, parse_frame_time
 from deepdreamer.errors import ConfigError, DreamCancelled
 from deepdreamer.motion import FrameProgress
 from deepdreamer.motion.chunked import render_video_chunked
-from deepdreamer.motion.chunks import ChunkConfig, cross_fade, dream_chunk
+from deepdreamer.motion.chunks import cross_fade, dream_chunk
 from deepdreamer.motion.loops import video_loop
 from deepdreamer.pipeline import prepare_dream
 

@@ -93,12 +93,11 @@ def config_from_options(options: dict) -> DreamConfig:
         explicit["layers"] = tuple(parse_layer_spec(s) for s in explicit["layers"])
     files = []
     if from_image:
-        not_used: list[str] = []
+        not_used: list[tuple[str, object]] = []
         files.append(settings_from_image(from_image, not_used))
-        for what in not_used:
-            name = what.split()[0]
-            click.echo(f"note: {from_image} names a {what}: not opened (an image's settings never open "
-                       f"files); give --{name} to use it", err=True)
+        for name, value in not_used:
+            click.echo(f"note: {from_image} names a {name} {value}: not opened (an image's settings never "
+                       f"open files); give --{name} to use it", err=True)
     if config_file:
         files.append(read_settings_file(config_file))
     return build_config(explicit, preset=preset, files=files)

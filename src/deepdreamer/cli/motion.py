@@ -7,10 +7,9 @@ import sys
 
 import click
 
-from ..config import ZOOM_INITS, VideoConfig, ZoomConfig, parse_frame_time
+from ..config import ZOOM_INITS, ChunkConfig, VideoConfig, ZoomConfig, parse_frame_time
 from ..errors import ConfigError
 from ..motion import render_video, render_zoom
-from ..motion.chunks import ChunkConfig
 from ..motion.store import work_dir_for
 from ._common import Reporter, friendly_errors
 from ._options import config_from_options, dream_options

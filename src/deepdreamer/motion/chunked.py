@@ -19,13 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import DreamConfig, VideoConfig
+from ..config import ChunkConfig, DreamConfig, VideoConfig
 from ..engine import ProgressCallback
 from ..engine.progress import report
 from ..errors import ConfigError
 from ..models import DreamModel
 from ..pipeline import prepare_dream
-from .chunks import Chunk, ChunkConfig, cross_fade, dream_chunk, split_chunks
+from .chunks import Chunk, cross_fade, dream_chunk, split_chunks
 from .cuts import CUT_BELOW, scene_starts
 from .loops import FrameProgress
 from .output import FrameWriter, check_video_output

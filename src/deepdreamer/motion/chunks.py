@@ -21,44 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine import ProgressCallback
-from ..errors import ConfigError
 from ..pipeline import PreparedDream
 from .loops import video_loop
 
-__all__ = ["Chunk", "ChunkConfig", "cross_fade", "dream_chunk", "plan_chunks", "split_chunks"]
-
-
-@dataclass(frozen=True)
-class ChunkConfig:
-    """How a video is split for the ray backend, and where it runs."""
-
-    # frames one worker dreams in one go: more means fewer joins, fewer means more parallelism
-    chunk_frames: int = 48
-    # frames dreamed before a mid-scene chunk and cross-faded with the previous chunk's (8% more
-    # work at 48 frames a chunk). benchmarks/video_chunks.py, the worst frame-to-frame change
-    # around a join against the change inside chunks: 2.25x with no warm-up; 1.97x with 4 when
-    # the warm-up is only dropped (it rebuilds the amount of carried detail, not the one-process
-    # run's pattern); 1.14x with 2 and 1.05x with 4 when cross-faded
-    warmup: int = 4
-    workers: int = 2  # Ray actors, each holding the model once
-    ray_address: str | None = None  # join this cluster; None starts a local one for the run
-
-    def __post_init__(self) -> None:
-        _check(1 <= self.chunk_frames <= 100_000, f"chunk frames must be between 1 and 100000, got {self.chunk_frames}")
-        _check(0 <= self.warmup <= 1000, f"warm-up must be between 0 and 1000 frames, got {self.warmup}")
-        # a longer warm-up would reach over two chunks and fade into two at once
-        _check(self.warmup <= self.chunk_frames,
-               f"warm-up ({self.warmup} frames) must be at most the chunk length ({self.chunk_frames} frames)")
-        _check(1 <= self.workers <= 256, f"workers must be between 1 and 256, got {self.workers}")
-
-    def to_dict(self) -> dict:
-        """What changes the frames (recorded, and compared on --resume); not where they ran."""
-        return {"chunk_frames": self.chunk_frames, "warmup": self.warmup}
-
-
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(message)
+__all__ = ["Chunk", "cross_fade", "dream_chunk", "plan_chunks", "split_chunks"]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ the chunk function is pure). Ray is imported only when this backend is used."""
 
 from __future__ import annotations
 
-import io
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -15,31 +14,20 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from ..config import DreamConfig
+from ..config import ChunkConfig, DreamConfig
 from ..engine import Notice, ProgressCallback
 from ..engine.progress import report
 from ..errors import DeepDreamerError, InputImageError, failure_line
 from ..ray_link import connect, import_ray, ray_error
-from .chunks import Chunk, ChunkConfig, dream_chunk
+from .chunks import Chunk, dream_chunk
+from .frames import png_bytes, png_frame
 
 __all__ = ["ChunkActor", "RayChunks"]
 
 RETRIES = 2  # times Ray runs a chunk again after its actor's worker or node was lost
 QUEUED = 2  # chunks handed to each actor at a time: the next is waiting while one is dreamed
 WAIT_SECONDS = 1.0  # ray.wait returns at least this often, so Ctrl-C is seen between waits
-
-
-def _png(frame: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(frame).save(buf, format="PNG", compress_level=1)  # speed over size
-    return buf.getvalue()
-
-
-def _pixels(data: bytes) -> np.ndarray:
-    with Image.open(io.BytesIO(data)) as im:
-        return np.asarray(im.convert("RGB")).copy()
 
 
 class ChunkActor:
@@ -85,9 +73,9 @@ class ChunkActor:
             error = self.setup(shared, threads)
             if error is not None:
                 raise DeepDreamerError(error)
-        sources = [_pixels(b) for b in frames]
+        sources = [png_frame(b) for b in frames]
         warm, kept = dream_chunk(self.prepared, self.flow_blend, sources, seed, first, warmup)
-        return [_png(f) for f in warm + kept]
+        return [png_bytes(f) for f in warm + kept]
 
 
 def _companions(config: DreamConfig) -> dict[str, tuple[str, bytes]]:
@@ -160,7 +148,7 @@ class RayChunks:
                     more = False
                     break
                 actor = min(range(len(self.actors)), key=load.__getitem__)
-                frames = ray.put([_png(f) for f in job.frames])
+                frames = ray.put([png_bytes(f) for f in job.frames])
                 call = self.actors[actor].dream.remote(self.shared, self.threads[actor], frames, job.first,
                                                        job.chunk.warmup, seed)
                 pending[call] = (job.chunk, actor)
@@ -172,7 +160,7 @@ class RayChunks:
                 continue
             chunk, actor = pending.pop(ready[0])
             load[actor] -= 1
-            dreams = [_pixels(b) for b in self._get(ready[0], chunk)]
+            dreams = [png_frame(b) for b in self._get(ready[0], chunk)]
             yield chunk, dreams[:chunk.warmup], dreams[chunk.warmup:]
 
     def _get(self, call, chunk: Chunk) -> list[bytes]:

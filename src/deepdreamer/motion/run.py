@@ -82,27 +82,24 @@ _OUTPUT_SHARE = {"video": 0.1, "gif": 0.4, "folder": 1.0}
 
 
 def check_store_space(store: FrameStore, output, settings: dict, total: int, done: int) -> None:
-    """`_check_space` for a run's work folder; a run refused before any frame leaves none."""
-    try:
-        _check_space(output, store.dir, settings, total, done)
-    except OutputError:
-        if not done:
-            store.remove()  # refused before any frame: no work folder left to resume
-        raise
-
-
-def _check_space(output, frames_dir, settings: dict, total: int, done: int) -> None:
-    """The frames still to dream are kept as PNGs until the output is written: both must fit."""
+    """The frames still to dream are kept as PNGs in the work folder until the output is
+    written: both must fit. A run refused before any frame leaves no work folder."""
     width, height = settings["size"]
     frame = image_bytes(width, height, ".png")
     need = int((total - done) * frame + total * frame * _OUTPUT_SHARE[output_kind(output)])
+
     def fits(share: float) -> str:
         frames = max(1, int(total * share))
         if settings.get("kind") == "video":
             return f"about {frames} frames would fit: a shorter --start/--end range, or a smaller --max-size"
         return f"try --frames {frames} or a smaller --max-size"
 
-    check_space(frames_dir, need, f"the {total - done} frames to dream and the output", fits)
+    try:
+        check_space(store.dir, need, f"the {total - done} frames to dream and the output", fits)
+    except OutputError:
+        if not done:
+            store.remove()  # refused before any frame: no work folder left to resume
+        raise
 
 
 def render_zoom(

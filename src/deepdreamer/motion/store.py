@@ -6,17 +6,16 @@ is created never leaves a folder the next run would not recognise."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import pathlib
 import shutil
 
 import numpy as np
-from PIL import Image
 
 from ..errors import ConfigError, OutputError
 from ..io.atomic import AtomicTarget, write_atomic, write_failed
+from .frames import png_bytes, png_frame
 
 __all__ = ["FrameStore", "work_dir_for"]
 
@@ -76,13 +75,12 @@ class FrameStore:
 
     @staticmethod
     def _save_png(path: pathlib.Path, frame: np.ndarray) -> None:
-        write_atomic(path, _png_bytes(frame))
+        write_atomic(path, png_bytes(frame))
 
     @staticmethod
     def _load_png(path: pathlib.Path) -> np.ndarray:
         try:
-            with Image.open(path) as im:
-                return np.asarray(im.convert("RGB")).copy()
+            return png_frame(path)
         except OSError as e:
             raise OutputError(f"cannot read the kept frame {path} ({e}); use --force to start over") from None
 
@@ -111,9 +109,3 @@ def _create(folder: pathlib.Path, manifest: bytes) -> None:
             target.commit(replace=False)  # fsyncs the manifest; never removes another run's folder
         except OSError as e:
             raise write_failed(folder, e) from None
-
-
-def _png_bytes(frame: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(frame).save(buf, format="PNG", compress_level=1)  # speed over size: temporary
-    return buf.getvalue()
