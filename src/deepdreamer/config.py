@@ -10,6 +10,7 @@ from .errors import ConfigError
 from .io.sources import ImageInput, describe_input, is_image_input
 from .models.catalogue import EMBEDDED_MODEL
 from .objectives.base import Objective
+from .presets import get_preset
 
 __all__ = [
     "ActivationsConfig",
@@ -19,6 +20,8 @@ __all__ = [
     "ChunkConfig",
     "DreamConfig",
     "FrameTime",
+    "LIVE_MAX_STEP",
+    "LiveConfig",
     "PARAMETERISATIONS",
     "PRECISIONS",
     "VideoConfig",
@@ -400,3 +403,69 @@ class BatchConfig:
         _check(self.threads is None or 1 <= self.threads <= 1024,
                f"threads must be between 1 and 1024, got {self.threads}")
         _check(self.ray_address is None or self.backend == "ray", "--ray-address needs --backend ray")
+
+
+LIVE_MAX_STEP = 0.04  # the step size at strength 1 (0.5, the default, is a preset's 0.02)
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """Live mode: frames from a camera dreamed as they come, each starting from the previous
+    frame's dream carried along the optical flow, with as many steps as the frame rate allows.
+    The octave pyramid is left out: the dream grows over frames instead of octaves."""
+
+    model: str = EMBEDDED_MODEL
+    preset: str | None = None  # a dream look: its layers, Laplacian levels and colour keeping
+    layer: str | None = None  # overrides the look's layers; None: the look's, else the model's default
+    strength: float = 0.5  # 0..1: the step size, as a share of LIVE_MAX_STEP
+    fps: float = 10.0  # the dreamed frame rate to hold: steps per frame adapt to it
+    min_steps: int = 1  # a frame gets at least these, even when the rate cannot be held
+    max_steps: int = 12  # and at most these, however fast the frames come
+    # the previous dream's detail carried into the next frame (a video's is 0.5), and its share
+    # mixed into the new dream after (the video's: the same). Live frames get few steps each,
+    # so nearly all is carried and less settled, and the dream builds up over frames. Measured
+    # on a still camera (160x120, 3 steps a frame, 24 frames): 0.95 / 0.6 grows the dream from 9
+    # to 16 levels of mean change while frame-to-frame change is 0.29x that of frames dreamed
+    # afresh; 0.8 / 0.8 holds it still (0.15x) but it never grows; 0.9 / 0 grows to 22 at 0.75x.
+    flow_blend: float = 0.95
+    settle: float = 0.6
+    flow_scale: float = 0.5  # optical flow on frames downscaled by this (a quarter of the time)
+    jitter: int = 8  # px of random roll per step: a frame's few steps need less than 32
+    max_side: int = 640  # frames larger on their long side are refused
+    precision: str = "auto"
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        _check(math.isfinite(self.strength) and 0.0 <= self.strength <= 1.0,
+               f"strength must be between 0 and 1, got {self.strength}")
+        _check(math.isfinite(self.fps) and 1.0 <= self.fps <= 30.0, f"fps must be between 1 and 30, got {self.fps}")
+        _check(0 <= self.min_steps <= self.max_steps <= 100,
+               f"steps per frame must satisfy 0 <= min ({self.min_steps}) <= max ({self.max_steps}) <= 100")
+        _check(math.isfinite(self.flow_blend) and 0.0 <= self.flow_blend <= 1.0,
+               f"flow blend must be between 0 and 1, got {self.flow_blend}")
+        _check(math.isfinite(self.settle) and 0.0 <= self.settle <= 1.0,
+               f"settle must be between 0 and 1, got {self.settle}")
+        _check(math.isfinite(self.flow_scale) and 0.05 <= self.flow_scale <= 1.0,
+               f"flow scale must be between 0.05 and 1, got {self.flow_scale}")
+        _check(0 <= self.jitter <= 64, f"jitter must be between 0 and 64, got {self.jitter}")
+        _check(32 <= self.max_side <= 2048, f"max side must be between 32 and 2048, got {self.max_side}")
+        _check(self.precision in PRECISIONS, f"precision must be auto, fp32 or bf16, got {self.precision!r}")
+        if self.preset is not None:
+            get_preset(self.preset)  # an unknown look: one line with the closest names
+
+    @property
+    def step_size(self) -> float:
+        return self.strength * LIVE_MAX_STEP
+
+    def dream_config(self, steps: int) -> DreamConfig:
+        """The dream of one frame: the look's settings that make sense for a frame, the layer
+        and strength over them, one octave, `steps` steps."""
+        look = dict(get_preset(self.preset).settings) if self.preset else {}
+        kept = {key: look[key] for key in ("layers", "lap_levels", "keep_colors") if key in look}
+        if self.layer:
+            kept["layers"] = ((self.layer, 1.0),)
+        # strength 0: no steps (the camera shows through, with the dream carried so far fading)
+        return DreamConfig(model=self.model, octaves=1, steps=steps if self.strength > 0 else 0,
+                           step_size=self.step_size if self.strength > 0 else LIVE_MAX_STEP,
+                           jitter=self.jitter, precision=self.precision, device=self.device,
+                           preset=self.preset, max_size=self.max_side, **kept)

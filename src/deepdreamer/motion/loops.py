@@ -12,7 +12,8 @@ import numpy as np
 from ..pipeline import PreparedDream
 from ..config import ZoomConfig
 from ..engine import ProgressCallback
-from .flow import FlowEstimator, warp
+from .carry import carry
+from .flow import FlowEstimator
 from .frames import from_dream_tensor, to_dream_tensor, to_float, to_uint8
 from .lock import ColourStats, lock_colours
 from .seeds import frame_seed
@@ -71,32 +72,14 @@ def video_loop(
     previous: tuple[np.ndarray, np.ndarray] | None = None,
     progress: ProgressCallback | None = None,
 ) -> Iterator[np.ndarray]:
-    """Dream each source frame, carrying the previous frame's dream along the optical flow (the
-    DeepDreamAnim technique) so patterns move with the scene instead of boiling:
-
-    - before the dream, the previous dream's detail (dream minus its source), warped along the
-      flow, is added to the new frame with weight `flow_blend`: the dream grows from it;
-    - after, the warped previous dream is mixed in with the same weight: what the new dream
-      changed at random (it is chaotic in its input) is damped like a moving average.
-
-    Both are weighted by the flow's mask, so occluded or fast areas take the fresh frame and its
-    fresh dream. `previous` is (source, dream) of the frame before `first`; seeds count frames
-    from the video's start so a resumed run matches an uninterrupted one."""
+    """Dream each source frame, carrying the previous frame's dream along the optical flow
+    (carry.py) with weight `flow_blend`. `previous` is (source, dream) of the frame before
+    `first`; seeds count frames from the video's start so a resumed run matches an
+    uninterrupted one."""
     flow = FlowEstimator() if flow_blend > 0 else None
-    prev_src, prev_out = previous if previous is not None else (None, None)
     for index, src in enumerate(sources, start=first):
-        image = to_float(src)
-        carried = None
-        if flow is not None and prev_src is not None and prev_src.shape == src.shape:
-            back, mask = flow.backward(prev_src, src)
-            weight = (flow_blend * mask)[..., None]
-            carried = warp(to_float(prev_out), back)
-            detail = carried - warp(to_float(prev_src), back)
-            image = np.clip(image + weight * detail, 0.0, 1.0)
-        result = prepared.dream_tensor(to_dream_tensor(image), frame_seed(seed, index), progress)
-        out = from_dream_tensor(result.image)
-        if carried is not None:
-            dreamed = to_float(out)
-            out = to_uint8(dreamed + weight * (carried - dreamed))
-        prev_src, prev_out = src, out
+        carried = carry(flow, flow_blend, src, previous)
+        result = prepared.dream_tensor(to_dream_tensor(carried.image), frame_seed(seed, index), progress)
+        out = carried.settle(from_dream_tensor(result.image))
+        previous = (src, out)
         yield out

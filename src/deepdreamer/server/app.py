@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import DeepDreamerError, ImageTooLargeError, NotAnImageError
 from ..models import DreamModel
 from ..pipeline import package_version
-from . import routes_catalogue, routes_jobs, routes_results
+from . import live, routes_catalogue, routes_jobs, routes_results
 from .jobs import QueueFull
 from .options import ServeConfig
 from .state import ServerState
@@ -150,7 +150,7 @@ def create_app(config: ServeConfig | None = None, model: DreamModel | None = Non
 
     app.add_middleware(_SecurityHeaders)
 
-    for module in (routes_catalogue, routes_jobs, routes_results):
+    for module in (routes_catalogue, routes_jobs, routes_results, live):
         app.include_router(module.router, prefix="/api")
 
     @app.get("/", include_in_schema=False)

@@ -26,6 +26,7 @@ class ServeConfig:
     # models served beside the curated ones, by any spec load_model takes (torchvision:NAME,
     # timm:NAME, path/file.py:factory), all loaded at start; a request can name no others
     models: tuple[str, ...] = ()
+    live_sessions: int = 1  # live webcam sessions at once; one already uses every core
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "results", Path(self.results))
@@ -39,6 +40,7 @@ class ServeConfig:
         )
         _check(1 <= self.workers <= 64, f"workers must be between 1 and 64, got {self.workers}")
         _check(self.workers <= self.queue, f"workers ({self.workers}) cannot exceed the queue ({self.queue})")
+        _check(0 <= self.live_sessions <= 64, f"live sessions must be between 0 and 64, got {self.live_sessions}")
         _check(self.keep >= 1, f"keep must be at least 1, got {self.keep}")
 
     @property

@@ -15,6 +15,9 @@ from .state import load_served_models
 __all__ = ["run_server", "page_url"]
 
 GRACEFUL_SECONDS = 1  # open event streams get this long to end after Ctrl-C
+# the largest WebSocket message taken (live mode's frames: 640 px at most, ~1.2 MB as a raw PNG;
+# uvicorn's default is 16 MiB)
+WS_MAX_BYTES = 4 * 1024 * 1024
 
 
 def page_url(config: ServeConfig) -> str:
@@ -43,7 +46,8 @@ def run_server(config: ServeConfig, announce: Callable[[str], None] = print) -> 
     here rather than inside uvicorn's lifespan, which would log a traceback."""
     app = create_app(config, models=load_served_models(config.models))
     server = _Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="warning",
-                                    timeout_graceful_shutdown=GRACEFUL_SECONDS, lifespan="on"), app)
+                                    timeout_graceful_shutdown=GRACEFUL_SECONDS, lifespan="on",
+                                    ws="websockets-sansio", ws_max_size=WS_MAX_BYTES), app)
     url = page_url(config)
     announce(url)
     if config.open_browser:

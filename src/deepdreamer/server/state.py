@@ -11,6 +11,7 @@ from ..models import REGISTRY, DreamModel, ModelEntry, load_model
 from .compute import on_own_thread
 from .jobs import Job, JobQueue
 from .layer_guide import LayerGuide
+from .live_sessions import LiveSessions
 from .options import ServeConfig
 from .store import ResultsStore
 from .work import run_job
@@ -104,6 +105,7 @@ class ServerState:
         self.guide = LayerGuide(config.results / ".layer-guide")
         self.closing = threading.Event()
         self.queue = JobQueue(config.queue, config.workers, self._run)
+        self.live = LiveSessions(config.live_sessions)
 
     def _run(self, job: Job) -> dict:
         net = self.models.get(job.request.config.model)

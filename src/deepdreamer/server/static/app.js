@@ -7,12 +7,13 @@
  *   job-runner.js      POST /api/jobs + the job's server-sent events
  *   gallery.js         GET /api/results thumbnails, open / delete
  *   layer-guide.js     the lazily loaded per-layer pictures
+ *   live.js            Live mode: camera frames to /api/live over a WebSocket, their dreams back
  *   dom.js             tiny DOM helpers
  *
  * data-testid of every control a test drives. Each element's id equals its data-testid, except
  * drop-zone (id "stage"), mask-canvas (id "mask-view"), the mode tabs and the two <summary>
  * toggles (no id), and those marked "per", which repeat once per row / layer / gallery item:
- *   mode-dream  mode-visualize  mode-activations  mode-zoom      mode tabs (aria-selected="true")
+ *   mode-dream  mode-visualize  mode-activations  mode-zoom  mode-live   mode tabs (aria-selected="true")
  *   drop-zone (the stage; drop a file on it)  stage-empty  photo-img  mask-canvas
  *   preview-img  result-img  result-video                         stage pictures (hidden when unused)
  *   file-input  sample-button  view-photo  view-result
@@ -34,6 +35,10 @@
  *   layer-guide (<details>)  layer-guide-toggle (its <summary>)  guide-grid;  per layer: layer-guide-item (data-layer)
  *   gallery  gallery-empty  gallery-refresh;  per item: gallery-item (<li>, data-id)  gallery-open  gallery-delete
  *   version-text
+ *   live (live.js):  live-source-camera (aria-pressed)  live-file-input  live-size-select  live-video
+ *   live-canvas  live-start  live-stop  live-status-text  live-fps-text  live-latency-text  live-steps-text
+ *   live-record (aria-pressed)  live-download  live-preset-select  live-layer-select
+ *   live-strength-input  live-fps-input  live-layers-text
  *
  * What the form sends (settings JSON of POST /api/jobs):
  *   dream / zoom:  `preset` (the look picked; none for "default") plus ONLY the fields whose value
@@ -50,6 +55,9 @@
  *   visualize:     the same rule with the visualisation looks; `objective` is always sent.
  *   activations:   layer, top, max_size in full (no looks).
  *   model:         only when it is not the server's default model.
+ *   live:          no job: live.js sends its own settings messages (docs/live-protocol.md); the
+ *                  photo modes' stage, run bar and result bar are hidden (data-modes), and leaving
+ *                  the Live tab stops the session and the camera.
  */
 import { $, el, clock, megabytes } from './dom.js';
 import { ApiError, del, getBlob, getJSON, urls } from './api.js';
@@ -67,11 +75,12 @@ import { MaskBrush } from './mask-brush.js';
 import { JobRunner } from './job-runner.js';
 import { markCurrent, renderGallery } from './gallery.js';
 import { LayerGuide } from './layer-guide.js';
+import { LiveMode } from './live.js';
 
-const MODES = ['dream', 'visualize', 'activations', 'zoom'];
+const MODES = ['dream', 'visualize', 'activations', 'zoom', 'live'];
 const PHOTO_MODES = new Set(['dream', 'activations', 'zoom']); // need a photo
 const DREAMING_MODES = new Set(['dream', 'zoom']); // take a look, layers, mask, guide
-const ACTION = { dream: 'Dream', visualize: 'Visualise', activations: 'Show activations', zoom: 'Zoom' };
+const ACTION = { dream: 'Dream', visualize: 'Visualise', activations: 'Show activations', zoom: 'Zoom', live: 'Dream' };
 const JOB_KEY = 'deepdreamer.job'; // sessionStorage: the running job, found again after a reload
 
 // ---------------------------------------------------------------- state
@@ -138,6 +147,7 @@ const actFields = new FieldGroup(ACTIVATIONS_FIELDS);
 const layerList = new LayerList($('layer-list'), () => formChanged());
 const mask = new MaskBrush(ui.maskView, $('brush-ring'), () => formChanged());
 const guide = new LayerGuide($('layer-guide'), $('guide-grid'), (name) => pickLayer(name));
+const liveMode = new LiveMode();
 let markDreamPreset = () => {};
 let markVisPreset = () => {};
 
@@ -245,6 +255,7 @@ async function useModel(name) {
 
   fillLabels(data.labels, data.classes);
   guide.setModel(name, data.layers);
+  liveMode.setModel(name, data.layers);
   formChanged();
   return true;
 }
@@ -434,12 +445,15 @@ function formChanged() {
   if (DREAMING_MODES.has(S.mode) && mask.active) summary += ' · + the painted mask';
   if (DREAMING_MODES.has(S.mode) && S.guideFile) summary += ' · + the guide image';
   ui.summary.textContent = summary;
-  guide.mark(S.mode === 'activations' ? ui.actLayer.value : objective ? null : layerList.first());
+  guide.mark(S.mode === 'activations' ? ui.actLayer.value : S.mode === 'live' ? liveMode.layer : objective ? null : layerList.first());
 }
 
 /** A layer picked in the guide: the dream's only layer, the activations layer, or an objective. */
 function pickLayer(name) {
-  if (DREAMING_MODES.has(S.mode)) {
+  if (S.mode === 'live') {
+    liveMode.pickLayer(name);
+    showNotice(`Layer ${name} chosen.`);
+  } else if (DREAMING_MODES.has(S.mode)) {
     dreamFields.set('objective', null);
     layerList.set([[name, 1]]);
     showNotice(`Layer ${name} chosen (see Advanced).`);
@@ -460,6 +474,8 @@ function pickLayer(name) {
 function setMode(mode) {
   if (!MODES.includes(mode)) mode = 'dream';
   S.mode = mode;
+  if (mode === 'live') liveMode.activate();
+  else liveMode.deactivate();
   for (const tab of document.querySelectorAll('.mode-tab')) tab.setAttribute('aria-selected', String(tab.dataset.mode === mode));
   for (const node of document.querySelectorAll('[data-modes]')) node.hidden = !node.dataset.modes.split(' ').includes(mode);
   ui.dream.textContent = ACTION[mode];
@@ -690,7 +706,7 @@ function setRunning(running) {
 }
 
 async function startJob() {
-  if (runner.active || S.job || S.starting) return;
+  if (S.mode === 'live' || runner.active || S.job || S.starting) return; // Ctrl+Enter in Live
   S.starting = true;
   try {
     if (S.photoLoading) await S.photoLoading; // a photo still on its way is the one to dream
@@ -1220,6 +1236,7 @@ async function boot() {
   fillModels();
   S.model = S.info.model;
   renderLooks();
+  liveMode.setLooks(S.info.presets || []);
   selectDreamPreset(defaultLook(S.info.presets, S.info.defaults));
   selectVisPreset(defaultLook(S.info.visualize_presets, S.info.visualize_defaults));
   fillZoomDefaults();
