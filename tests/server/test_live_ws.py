@@ -119,8 +119,11 @@ def test_frames_come_back_dreamed_and_settings_change_while_it_runs(server, samp
                            ({"fps": 1000}, "fps"), ({"colour": "red"}, "unknown live setting"),
                            ({"model": "torchvision:resnet18"}, "model")]:
             ws.send(json.dumps({"type": "settings", **bad}))
-            detail = receive_json(ws, "error")["detail"]
+            refused = receive_json(ws, "error")
+            detail = refused["detail"]
             assert words in detail and "\n" not in detail, (bad, detail)
+            # what is still in force comes along
+            assert refused["about"] == "settings" and refused["settings"]["layers"] == [["blocks.5", 1.0]]
         ws.send(frame_message(11, camera))
         assert receive_dream(ws)[0]["id"] == 11
         # bad frames: one line each, the session goes on
@@ -128,8 +131,9 @@ def test_frames_come_back_dreamed_and_settings_change_while_it_runs(server, samp
                            (pack({"id": 2}, camera_frame(sample_photo, size=(800, 600))), "at most 640"),
                            (b"\x00\x00\x00\x05[1,2]", "JSON object")]:
             ws.send(bad)
-            detail = receive_json(ws, "error")["detail"]
-            assert words in detail and "\n" not in detail, (bad[:20], detail)
+            refused = receive_json(ws, "error")
+            detail = refused["detail"]
+            assert words in detail and "\n" not in detail and refused["about"] == "frame", (bad[:20], detail)
         ws.send("hello")
         assert "settings" in receive_json(ws, "error")["detail"]
         ws.send(frame_message(12, camera))
@@ -199,3 +203,10 @@ def test_a_client_that_reads_slowly_never_makes_the_server_hold_a_backlog(server
     assert after["dreamed"] + after["dropped"] <= after["received"] <= sent
     # what reached the client is in order and ends with one of the last frames it sent
     assert ids == sorted(ids) and len(ids) <= after["dreamed"] - after["unsent"] and ids[-1] >= sent - 5, ids
+
+
+def test_live_mode_can_be_turned_off(serve):
+    with serve(live_sessions=0) as client, client.websocket_connect("/api/live") as ws:
+        busy = ws.receive_json()
+        assert busy["type"] == "busy" and "--live-sessions 0" in busy["detail"]
+        assert client.get("/api/live").json()["limit"] == 0

@@ -94,6 +94,15 @@ class LiveDreamer:
     def prepared(self) -> PreparedDream:
         return self._prepared
 
+    def warm_up(self, size: tuple[int, int] = (320, 240)) -> None:
+        """Dream one grey frame and forget it: the first real frame then does not pay for the
+        fast net's first run (oneDNN picks and caches its kernels per shape: ~3 s here)."""
+        w, h = size
+        saved = self._index
+        self.dream(np.full((h, w, 3), 128, np.uint8))
+        self.reset()
+        self._index = saved
+
     def reset(self) -> None:
         """Forget the previous frame: the next one is dreamed from scratch."""
         self._previous, self._started = None, None

@@ -110,7 +110,7 @@ class _Session:
         try:
             header, image = unpack(data)
         except DeepDreamerError as exc:
-            self._control({"type": "error", "detail": str(exc)})
+            self._control({"type": "error", "about": "frame", "detail": str(exc)})
             return
         with self._wake_dreamer:
             self.stats.received += 1
@@ -126,7 +126,8 @@ class _Session:
         except json.JSONDecodeError:
             message = None
         if not isinstance(message, dict) or message.get("type") != "settings":
-            self._control({"type": "error", "detail": "a text message must be a JSON object with \"type\": \"settings\""})
+            self._control({"type": "error", "about": "settings",
+                           "detail": "a text message must be a JSON object with \"type\": \"settings\""})
             return
         with self._wake_dreamer:
             self._changes.append(message)
@@ -168,6 +169,7 @@ class _Session:
         except DeepDreamerError as exc:
             self._post(self._control, {"type": "error", "detail": str(exc)})
             return
+        dreamer.warm_up()  # the first frame of a session is then as quick as the next ones
         self._post(self._control, {"type": "ready", "settings": _described(dreamer), "max_side": config.max_side})
         while True:
             with self._wake_dreamer:
@@ -189,8 +191,9 @@ class _Session:
             config = replace(dreamer.config, **changes)
             net = self.state.models.get(config.model or self.state.default_model.name)
             dreamer.configure(net, replace(config, model=net.name))
-        except DeepDreamerError as exc:
-            self._post(self._control, {"type": "error", "detail": str(exc)})
+        except DeepDreamerError as exc:  # the settings in force are sent along: they did not change
+            self._post(self._control, {"type": "error", "about": "settings", "detail": str(exc),
+                                       "settings": _described(dreamer)})
             return
         self._post(self._control, {"type": "settings", "settings": _described(dreamer)})
 
@@ -200,7 +203,8 @@ class _Session:
             pixels = decode_frame(image, dreamer.config.max_side, dreamer.net.entry.min_size)
             frame = dreamer.dream(pixels)
         except DeepDreamerError as exc:
-            self._post(self._control, {"type": "error", "detail": str(exc)})
+            self._post(self._control, {"type": "error", "about": "frame", "id": header.get("id"),
+                                       "detail": str(exc)})
             return
         encoded = encode_frame(frame.image)
         now = time.perf_counter()
@@ -228,8 +232,10 @@ async def live(websocket: WebSocket) -> None:
     await websocket.accept()
     stats = state.live.enter()
     if stats is None:
-        await websocket.send_json({"type": "busy", "detail": "another live session is running on this "
-                                   "server; try again when it ends"})
+        detail = ("live mode is off on this server (it was started with --live-sessions 0)"
+                  if state.live.limit == 0 else
+                  "another live session is running on this server; try again when it ends")
+        await websocket.send_json({"type": "busy", "detail": detail})
         await websocket.close(code=_TRY_AGAIN_LATER)
         return
     try:

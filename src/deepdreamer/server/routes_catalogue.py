@@ -52,7 +52,8 @@ def info(state: ServerState = Depends(get_state)) -> dict:
         "visualize_defaults": _defaults(VisualizeConfig(objective="class:goldfish")) | {"objective": ""},
         "zoom_defaults": _defaults(ZoomConfig()),
         "activations_defaults": _defaults(ActivationsConfig()),
-        "limits": {"max_upload_mb": c.max_upload_mb, "queue": c.queue, "workers": c.workers},
+        "limits": {"max_upload_mb": c.max_upload_mb, "queue": c.queue, "workers": c.workers,
+                   "live_sessions": c.live_sessions},
     }
 
 

@@ -23,12 +23,18 @@ const RECORD_TYPES = ['video/webm;codecs=vp8', 'video/webm;codecs=vp9', 'video/w
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A binary message: 4-byte big-endian header length, the JSON header, the image's bytes. */
+/**
+ * A binary message: 4-byte big-endian header length, the JSON header, the image's bytes. An
+ * ArrayBuffer, not a Blob: Chromium sends a Blob after reading it on another thread, and its
+ * DevTools (so Playwright, which the browser test reads the frames through) never reports it.
+ */
 function pack(header, image) {
   const head = encoder.encode(JSON.stringify(header));
-  const length = new Uint8Array(4);
-  new DataView(length.buffer).setUint32(0, head.length, false);
-  return new Blob([length, head, image]); // a Blob is sent as one binary message, no copy here
+  const message = new Uint8Array(4 + head.length + image.byteLength);
+  new DataView(message.buffer).setUint32(0, head.length, false);
+  message.set(head, 4);
+  message.set(new Uint8Array(image), 4 + head.length);
+  return message.buffer;
 }
 
 /** {header, image: Blob} of a binary message (an ArrayBuffer); throws on a malformed one. */
@@ -80,7 +86,9 @@ export class LiveMode {
       layers: $('live-layers-text'),
     };
     this.capture = document.createElement('canvas'); // the frame sent (not shown)
+    this.active = false; // the Live tab is shown
     this.source = null; // 'camera' | 'file'
+    this.cameraRequest = null; // the pending getUserMedia, if the browser is asking
     this.stream = null; // the camera's MediaStream while it is on
     this.fileUrl = null;
     this.model = null;
@@ -143,11 +151,13 @@ export class LiveMode {
   }
 
   activate() {
+    this.active = true;
     this.render();
   }
 
   /** The Live tab was left: nothing keeps running, the camera goes off. */
   deactivate() {
+    this.active = false;
     if (this.ws || this.running) this.stop();
     this.releaseSource();
   }
@@ -163,7 +173,7 @@ export class LiveMode {
       ui.fileInput.value = '';
     });
     ui.video.addEventListener('error', () => {
-      if (this.source === 'file') this.status('this browser cannot play that video file');
+      if (this.source === 'file') this.status('this browser cannot play that video file', true);
     });
     ui.start.addEventListener('click', () => this.start());
     ui.stop.addEventListener('click', () => this.stop());
@@ -223,8 +233,10 @@ export class LiveMode {
     this.ui.strengthText.textContent = Number(this.ui.strength.value).toFixed(2);
   }
 
-  status(text) {
+  /** The one status line: what it is doing, or (`problem`) what went wrong. */
+  status(text, problem = false) {
     this.ui.status.textContent = text;
+    this.ui.status.classList.toggle('problem', problem);
   }
 
   render() {
@@ -246,18 +258,32 @@ export class LiveMode {
 
   // ------------------------------------------------------------ the source
 
-  async useCamera() {
-    if (this.stream && this.stream.active) return true;
+  /** The camera as the source; false (and a line saying why) when it cannot be had. */
+  useCamera() {
+    if (this.stream && this.stream.active) return Promise.resolve(true);
+    if (!this.cameraRequest) {
+      this.cameraRequest = this.askCamera().finally(() => {
+        this.cameraRequest = null;
+      });
+    }
+    return this.cameraRequest; // a second click while the browser asks waits for the same answer
+  }
+
+  async askCamera() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       // browsers offer the camera only to https pages and to localhost
-      this.status('this browser offers no camera to this page (it needs https or localhost); choose a video file');
+      this.status('this browser offers no camera to this page (it needs https or localhost); choose a video file', true);
       return false;
     }
     let stream;
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
     } catch (err) {
-      this.status(`cannot use the camera: ${err.message || err.name}`);
+      this.status(`cannot use the camera: ${err.message || err.name}`, true);
+      return false;
+    }
+    if (!this.active) {
+      for (const track of stream.getTracks()) track.stop(); // the tab was left while it was asked for
       return false;
     }
     this.dropFile();
@@ -271,7 +297,7 @@ export class LiveMode {
 
   useFile(file) {
     if (file.type && !file.type.startsWith('video/')) {
-      this.status(`${file.name} is not a video`);
+      this.status(`${file.name} is not a video`, true);
       return;
     }
     this.stopCamera();
@@ -315,7 +341,7 @@ export class LiveMode {
     if (this.ws) return;
     if (this.source === 'file' && this.fileUrl) this.ui.video.play().catch(() => {});
     else if (!(await this.useCamera())) return; // the camera unless a file was chosen
-    if (this.ws) return; // a second click while the camera was being asked for
+    if (this.ws || !this.active) return; // a second click, or the tab left, while the camera was asked for
     this.status('connecting…');
     const ws = new WebSocket(socketUrl());
     ws.binaryType = 'arraybuffer';
@@ -334,14 +360,15 @@ export class LiveMode {
       if (ws !== this.ws) return; // closed by stop(), which said why
       this.ws = null;
       this.stop({ quiet: true });
-      this.status(event.code === 1000 || event.code === 1005 ? 'stopped' : `stopped: the connection closed (${event.code})`);
+      if (event.code === 1000 || event.code === 1005) this.status('stopped');
+      else this.status(`stopped: the connection closed (${event.code})`, true);
     });
     this.showReadouts();
     this.render();
   }
 
-  /** Stops capturing, the recording and the session, and the camera. */
-  stop({ quiet = false, keepStatus = false } = {}) {
+  /** Stops capturing, the recording and the session, and the camera; `quiet` keeps the status line. */
+  stop({ quiet = false } = {}) {
     this.running = false;
     clearTimeout(this.waitTimer);
     clearTimeout(this.retryTimer);
@@ -352,7 +379,7 @@ export class LiveMode {
     this.ws = null;
     if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000);
     this.releaseSource();
-    if (!quiet && !keepStatus) this.status('stopped');
+    if (!quiet) this.status('stopped');
     this.render();
   }
 
@@ -368,7 +395,7 @@ export class LiveMode {
       return;
     }
     if (message.type === 'ready') {
-      this.status('dreaming');
+      this.status('starting: the first frame takes a few seconds…');
       // the page's controls win over the server's defaults: they are what the user picked
       this.send(this.settings());
       this.running = true;
@@ -379,7 +406,7 @@ export class LiveMode {
       this.pending = Math.max(0, this.pending - 1);
       if (!this.pending) this.showSettings(message.settings || {});
     } else if (message.type === 'error') {
-      this.status(String(message.detail || 'error').split('\n')[0]);
+      this.status(String(message.detail || 'error').split('\n')[0], true);
       if (this.pending) {
         // probably refused settings (the protocol does not say which message an error is
         // about): an empty settings message brings the ones in force back to the controls
@@ -387,8 +414,8 @@ export class LiveMode {
         this.send({});
       }
     } else if (message.type === 'busy') {
-      this.status(String(message.detail || 'the server is busy').split('\n')[0]);
-      this.stop({ keepStatus: true });
+      this.status(String(message.detail || 'the server is busy').split('\n')[0], true);
+      this.stop({ quiet: true }); // the busy line stays
     }
   }
 
@@ -397,13 +424,16 @@ export class LiveMode {
     try {
       dream = unpack(buffer);
     } catch (err) {
-      this.status(err.message);
+      this.status(err.message, true);
       return;
     }
     const { header, image } = dream;
     const now = performance.now();
     this.times.push(now);
-    if (!this.firstDreamAt) this.firstDreamAt = now;
+    if (!this.firstDreamAt) {
+      this.firstDreamAt = now;
+      this.status('dreaming');
+    }
     const id = Number(header.id) || 0;
     if (this.inFlight && id >= this.inFlight) {
       clearTimeout(this.waitTimer);
@@ -415,7 +445,7 @@ export class LiveMode {
     this.showReadouts();
     createImageBitmap(image).then(
       (bitmap) => this.draw(id, bitmap),
-      () => this.status('a dream could not be decoded'),
+      () => this.status('a dream could not be decoded', true),
     );
   }
 
@@ -473,7 +503,8 @@ export class LiveMode {
     const id = this.nextId++;
     const ws = this.ws;
     this.capturing = true;
-    const jpeg = await canvasBlob(canvas);
+    const blob = await canvasBlob(canvas);
+    const jpeg = blob ? await blob.arrayBuffer() : null;
     this.capturing = false;
     if (!this.running || ws !== this.ws || !jpeg) return;
     ws.send(pack({ id, t }, jpeg));
@@ -491,7 +522,7 @@ export class LiveMode {
   startRecording() {
     if (!this.running || this.recorder) return;
     if (typeof MediaRecorder === 'undefined') {
-      this.status('this browser cannot record video');
+      this.status('this browser cannot record video', true);
       return;
     }
     const mimeType = RECORD_TYPES.find((type) => MediaRecorder.isTypeSupported(type));
@@ -500,7 +531,7 @@ export class LiveMode {
     try {
       recorder = new MediaRecorder(stream, mimeType ? { mimeType } : undefined);
     } catch (err) {
-      this.status(`cannot record: ${err.message}`);
+      this.status(`cannot record: ${err.message}`, true);
       return;
     }
     const chunks = [];
