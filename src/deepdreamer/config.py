@@ -24,6 +24,7 @@ __all__ = [
     "LiveConfig",
     "PARAMETERISATIONS",
     "PRECISIONS",
+    "ROBUSTNESS",
     "VideoConfig",
     "VisualizeConfig",
     "ZoomConfig",
@@ -303,7 +304,8 @@ def _check_fps(fps: float) -> None:
     _check(math.isfinite(fps) and 0 < fps <= 240, f"fps must be between 0 and 240, got {fps}")
 
 
-PARAMETERISATIONS = ("fourier", "pixel")  # how a feature visualisation's image is optimised
+PARAMETERISATIONS = ("fourier", "maco", "pixel")  # how a feature visualisation's image is optimised
+ROBUSTNESS = ("strong", "lucid")  # the transform sets a visualisation's steps draw from
 
 
 @dataclass(frozen=True)
@@ -325,6 +327,16 @@ class VisualizeConfig:
     # layer for class logits, whose 1x1 'grid' has no style)
     diversity_layer: str | None = None
     transforms: bool = True  # random pad/jitter/scale/rotate each step (robust, not adversarial)
+    # which transforms: "strong" (scales 0.7-1.3, rotations to 15 degrees, and shrinking by 1.5
+    # or 2 and back half the time) or "lucid" (Lucid's standard_transforms: scales 0.9-1.1, 10
+    # degrees). benchmarks/readable.py: strong keeps the class in two other networks' top 5 after
+    # a 2x downscale + JPEG for far more classes (see the README)
+    robustness: str = "strong"
+    # the 1/frequency power of the Fourier (and MACO) spectrum, with the lowest frequency's gain
+    # kept: how much less the high frequencies move. Lucid's 1.0 leaves ~3x a photo's share of
+    # high-frequency energy (speckle); 1.25 leaves 0.84x; 1.5 0.25x, washed out
+    # (benchmarks/readable.py, 512 steps, with the strong transforms)
+    decay: float = 1.25
     tv: float = 0.0  # total-variation penalty weight
     blur: float = 0.0  # blur penalty weight
     seed: int | None = None  # None draws one; the seed used is saved with the output
@@ -341,6 +353,8 @@ class VisualizeConfig:
         )
         _check(math.isfinite(self.lr) and self.lr > 0, f"learning rate must be positive, got {self.lr}")
         _check(1 <= self.batch <= 64, f"batch must be between 1 and 64, got {self.batch}")
+        _check(self.robustness in ROBUSTNESS, f"robustness must be one of {', '.join(ROBUSTNESS)}, got {self.robustness!r}")
+        _check(math.isfinite(self.decay) and 0.0 <= self.decay <= 4.0, f"decay must be between 0 and 4, got {self.decay}")
         for name in ("diversity", "tv", "blur"):
             value = getattr(self, name)
             _check(math.isfinite(value) and value >= 0, f"{name} must be 0 or more, got {value}")

@@ -63,7 +63,7 @@ VISUALIZE_PRESETS: dict[str, Preset] = {
     for p in [
         Preset("quick", "a first look in a few seconds: 128 steps at 160 px",
                dict(size=160, steps=128)),
-        Preset("standard", "Lucid's render: 512 Adam steps at 224 px, Fourier parameterisation",
+        Preset("standard", "the defaults: 512 Adam steps at 224 px, Fourier parameterisation, strong transforms",
                dict(size=224, steps=512, param="fourier")),
         Preset("detailed", "larger and longer: 1024 steps at 320 px, more structure per image",
                dict(size=320, steps=1024)),

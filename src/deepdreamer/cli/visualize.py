@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..config import PARAMETERISATIONS, ActivationsConfig, VisualizeConfig
+from ..config import PARAMETERISATIONS, ROBUSTNESS, ActivationsConfig, VisualizeConfig
 from ..errors import ConfigError
 from ..io import check_output_path, save_image
 from ..presets import VISUALIZE_PRESETS
@@ -60,7 +60,8 @@ def _numbered(path: Path, count: int) -> list[Path]:
 @click.option("--size", type=int, default=_V.size, show_default=True, help="Side of the square image in px.")
 @click.option("--steps", type=int, default=_V.steps, show_default=True, help="Optimisation steps.")
 @click.option("--param", type=click.Choice(PARAMETERISATIONS), default=_V.param, show_default=True,
-              help="Image parameterisation: Fourier with decorrelated colours, or plain pixels.")
+              help="Image parameterisation: Fourier with decorrelated colours, MACO (phase only, a fixed "
+              "natural spectrum), or plain pixels.")
 @click.option("--lr", type=float, default=_V.lr, show_default=True, help="Adam learning rate.")
 @click.option("--batch", type=int, default=_V.batch, show_default=True, help="Images rendered together.")
 @click.option("--diversity", type=float, default=_V.diversity, show_default=True,
@@ -68,6 +69,11 @@ def _numbered(path: Path, count: int) -> list[Path]:
 @click.option("--diversity-layer", default=None, help="Layer the diversity compares; default: the objective's.")
 @click.option("--transforms/--no-transforms", default=_V.transforms, show_default=True,
               help="Random pad/jitter/scale/rotate every step (robust, not adversarial, images).")
+@click.option("--robustness", type=click.Choice(ROBUSTNESS), default=_V.robustness, show_default=True,
+              help="The transforms: strong (wider scales and rotations, shrinking and back: readable at "
+              "thumbnail size) or lucid (Lucid's standard set).")
+@click.option("--decay", type=float, default=_V.decay, show_default=True,
+              help="The spectrum's 1/frequency power (fourier, maco): higher is smoother; Lucid's is 1.")
 @click.option("--tv", type=float, default=_V.tv, show_default=True, help="Total-variation penalty weight (a few hundred is visibly smoother).")
 @click.option("--blur", type=float, default=_V.blur, show_default=True, help="Blur penalty weight.")
 @click.option("--seed", type=int, default=None, help="Seed for a reproducible run.")

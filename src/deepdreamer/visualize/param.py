@@ -13,7 +13,7 @@ import math
 
 import torch
 
-__all__ = ["ImageParam", "FourierParam", "PixelParam", "make_param"]
+__all__ = ["ImageParam", "FourierParam", "MacoParam", "PixelParam", "make_param"]
 
 # Lucid's square root of ImageNet's colour correlation matrix (from an SVD), scaled so that its
 # largest column has norm 1: a step in the decorrelated space changes colours as photos do.
@@ -26,6 +26,14 @@ _COLOR = _COLOR_SQRT / _COLOR_SQRT.norm(dim=0).max()
 def _decorrelate(t: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) in the decorrelated colour basis -> RGB (before the sigmoid)."""
     return torch.einsum("nchw,dc->ndhw", t, _COLOR.to(t.device))
+
+
+def _falloff(freqs: torch.Tensor, height: int, width: int, power: float) -> torch.Tensor:
+    """1 / frequency^power, equal to Lucid's 1 / frequency at the lowest frequency: a steeper
+    fall-off takes gain from the high frequencies and leaves the broad shapes' as they were
+    (scaling every frequency up instead saturates the colours behind the sigmoid)."""
+    lowest = 1.0 / max(height, width)
+    return (1.0 / lowest) * (lowest / torch.clamp(freqs, min=lowest)) ** power
 
 
 class ImageParam(torch.nn.Module):
@@ -60,8 +68,8 @@ class FourierParam(ImageParam):
         fy = torch.fft.fftfreq(height, device="cpu")[:, None]
         fx = torch.fft.rfftfreq(width, device="cpu")[None, :]
         freqs = torch.sqrt(fx * fx + fy * fy)
-        scale = 1.0 / torch.clamp(freqs, min=1.0 / max(height, width)) ** decay_power
-        self.register_buffer("scale", scale * math.sqrt(height * width), persistent=False)
+        self.register_buffer("scale", _falloff(freqs, height, width, decay_power) * math.sqrt(height * width),
+                             persistent=False)
         shape = (batch, 3) + tuple(freqs.shape) + (2,)  # real and imaginary parts
         self.spectrum = torch.nn.Parameter(torch.randn(shape, generator=generator, device="cpu") * sd)
         self.decorrelate = decorrelate
@@ -74,15 +82,44 @@ class FourierParam(ImageParam):
         return torch.sigmoid(image)
 
 
+class MacoParam(ImageParam):
+    """Phase only (MACO, Fel et al. 2023, torch-dreams' `maco`): the spectrum's magnitude is
+    fixed to a natural image's 1/frequency fall-off and only its phase is optimised, so the
+    picture can never put more energy into high frequencies than a photo does. The image is
+    standardised, given decorrelated colours and a sigmoid, as the Fourier one."""
+
+    def __init__(self, batch: int, height: int, width: int, *, generator: torch.Generator,
+                 decay_power: float = 1.0, contrast: float = 2.0) -> None:
+        super().__init__(batch, height, width)
+        fy = torch.fft.fftfreq(height, device="cpu")[:, None]
+        fx = torch.fft.rfftfreq(width, device="cpu")[None, :]
+        freqs = torch.sqrt(fx * fx + fy * fy)
+        magnitude = _falloff(freqs, height, width, decay_power)
+        magnitude[0, 0] = 0.0  # no DC: the mean is set by the standardising below
+        self.register_buffer("magnitude", magnitude, persistent=False)
+        shape = (batch, 3) + tuple(freqs.shape)
+        self.phase = torch.nn.Parameter((torch.rand(shape, generator=generator, device="cpu") * 2 - 1) * math.pi)
+        self.contrast = contrast
+
+    def forward(self) -> torch.Tensor:
+        spectrum = torch.polar(self.magnitude.expand_as(self.phase), self.phase)
+        image = torch.fft.irfft2(spectrum, s=(self.height, self.width))
+        image = (image - image.mean(dim=(1, 2, 3), keepdim=True)) / (image.std(dim=(1, 2, 3), keepdim=True) + 1e-6)
+        return torch.sigmoid(self.contrast * _decorrelate(image))
+
+
 def make_param(kind: str, batch: int, height: int, width: int, seed: int,
-               device: torch.device | str = "cpu") -> ImageParam:
-    """'fourier' or 'pixel', initialised from `seed` (the same seed gives the same start on
-    every device: the start is drawn on the CPU), on `device` (the model's)."""
+               device: torch.device | str = "cpu", decay: float = 1.0) -> ImageParam:
+    """'fourier', 'maco' or 'pixel', initialised from `seed` (the same seed gives the same start on
+    every device: the start is drawn on the CPU), on `device` (the model's). `decay`: the
+    spectrum's 1/frequency power (Fourier and MACO)."""
     generator = torch.Generator().manual_seed(seed)
     if kind == "fourier":
-        param = FourierParam(batch, height, width, generator=generator)
+        param = FourierParam(batch, height, width, generator=generator, decay_power=decay)
     elif kind == "pixel":
         param = PixelParam(batch, height, width, generator=generator)
+    elif kind == "maco":
+        param = MacoParam(batch, height, width, generator=generator, decay_power=decay)
     else:
         raise ValueError(f"unknown parameterisation {kind!r}")
     return param.to(device)

@@ -19,7 +19,7 @@ from .activations import ActivationMaps, activation_maps
 from .grid import labelled_grid
 from .param import make_param
 from .render import render
-from .transforms import RobustnessTransforms
+from .transforms import transforms_for
 
 __all__ = ["Visualized", "render_config", "render_sheet", "activations_config"]
 
@@ -48,10 +48,10 @@ def _with_diversity(config: VisualizeConfig, net: DreamModel, objective: Objecti
 def _run(config: VisualizeConfig, net: DreamModel, objective: Objective, batch: int,
          progress: ProgressCallback | None) -> tuple[list[Image.Image], dict, list[float]]:
     seed = draw_seed(config.seed)
-    param = make_param(config.param, batch, config.size, config.size, seed, device=net.device)
+    param = make_param(config.param, batch, config.size, config.size, seed, device=net.device, decay=config.decay)
     result = render(
         net, objective, param, steps=config.steps, lr=config.lr, seed=seed,
-        transforms=RobustnessTransforms() if config.transforms else None,
+        transforms=transforms_for(config),
         tv=config.tv, blur=config.blur, progress=progress,
     )
     settings = replace(config, seed=seed, model=net.name).to_dict()

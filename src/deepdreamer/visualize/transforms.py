@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["TransformParams", "RobustnessTransforms"]
+__all__ = ["TransformParams", "RobustnessTransforms", "transforms_for"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class TransformParams:
     scale: float
     angle: float  # degrees, counter-clockwise
     shift2: tuple[int, int]
+    down: float = 1.0  # shrink by this and grow back (1: not at all)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class RobustnessTransforms:
     scales: tuple[float, ...] = tuple(1 + (i - 5) / 50 for i in range(11))
     angles: tuple[float, ...] = tuple(range(-10, 11)) + (0,) * 5
     jitter2: int = 4
+    # factors the image is shrunk by and grown back (area-averaged down, bilinear up), 1 = kept:
+    # detail finer than the shrunk image can hold is then worth nothing to the objective
+    downs: tuple[float, ...] = (1.0,)
 
     def sample(self, rng: random.Random) -> TransformParams:
         return TransformParams(
@@ -44,6 +48,7 @@ class RobustnessTransforms:
             scale=rng.choice(self.scales),
             angle=float(rng.choice(self.angles)),
             shift2=(rng.randint(0, self.jitter2), rng.randint(0, self.jitter2)),
+            down=rng.choice(self.downs),
         )
 
     def apply(self, images: torch.Tensor, p: TransformParams) -> torch.Tensor:
@@ -55,6 +60,11 @@ class RobustnessTransforms:
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
         if p.angle:
             x = _rotate(x, p.angle)
+        if p.down > 1.0:
+            h, w = x.shape[-2:]
+            small = (max(1, round(h / p.down)), max(1, round(w / p.down)))
+            x = F.interpolate(x, size=small, mode="bilinear", antialias=True, align_corners=False)
+            x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)
         return _crop(x, p.shift2, self.jitter2)
 
 
@@ -75,3 +85,18 @@ def _rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
     ).expand(x.shape[0], 2, 3)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+# Wider than Lucid's: scales 0.7-1.3, rotations to 15 degrees, and half the steps see the image
+# shrunk by 1.5 or 2 and grown back, so what carries the objective must survive a thumbnail.
+STRONG = RobustnessTransforms(
+    scales=tuple(0.7 + i * 0.05 for i in range(13)),
+    angles=tuple(range(-15, 16)) + (0,) * 5,
+    downs=(1.0, 1.0, 1.5, 2.0),
+)
+SETS = {"lucid": RobustnessTransforms(), "strong": STRONG}
+
+
+def transforms_for(config) -> RobustnessTransforms | None:
+    """The transforms a VisualizeConfig asks for (None: off)."""
+    return SETS[config.robustness] if config.transforms else None

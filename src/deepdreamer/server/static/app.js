@@ -23,7 +23,8 @@
  *   preset-list  preset-none (plain defaults)  preset-<name>       dream/zoom looks (aria-pressed)
  *   visualize-objective-input  visualize-preset-list  visualize-preset-none  visualize-preset-<name>
  *   visualize-size-input  visualize-steps-input  visualize-seed-input
- *   visualize-param-select  visualize-lr-input  visualize-batch-input  visualize-diversity-input
+ *   visualize-param-select  visualize-robustness-select  visualize-decay-input
+ *   visualize-lr-input  visualize-batch-input  visualize-diversity-input
  *   activations-layer-select  activations-top-input  activations-max-size-input
  *   zoom-frames-input  zoom-zoom-input  zoom-steps-per-frame-input  zoom-rotate-input  zoom-fps-input
  *   guide-input  guide-thumb  guide-clear

@@ -35,6 +35,8 @@ export const VISUALIZE_FIELDS = [
   ['steps', 'visualize-steps-input', 'int'],
   ['seed', 'visualize-seed-input', 'intOrNull'],
   ['param', 'visualize-param-select', 'select'],
+  ['robustness', 'visualize-robustness-select', 'select'],
+  ['decay', 'visualize-decay-input', 'float'],
   ['lr', 'visualize-lr-input', 'float'],
   ['batch', 'visualize-batch-input', 'int'],
   ['diversity', 'visualize-diversity-input', 'float'],
