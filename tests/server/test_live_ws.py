@@ -22,14 +22,10 @@ from websockets.sync.client import connect
 from deepdreamer.server import ServeConfig, create_app
 from deepdreamer.server.live_frames import pack, unpack
 
+from .browser_kit import _free_port
+
 HOST = "127.0.0.1"
 SIZE = (160, 120)  # small frames: cheap dreams, many per second
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

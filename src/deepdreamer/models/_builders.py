@@ -40,17 +40,19 @@ def lite0_state_dict() -> dict[str, torch.Tensor]:
     return source
 
 
-def rename_lite0_keys(source: dict, target: nn.Module) -> dict:
+def rename_lite0_keys(source: dict, target: nn.Module, name: str = "efficientnet-lite0") -> dict:
+    """Keys renamed by position (shapes checked); the Lite1-4 packages name theirs the same way,
+    `name` is the one in the errors."""
     target_sd = target.state_dict()
     if len(source) != len(target_sd):
         raise ModelUnavailableError(
-            f"efficientnet-lite0 weights have {len(source)} tensors, expected {len(target_sd)}"
+            f"{name} weights have {len(source)} tensors, expected {len(target_sd)}"
         )
     renamed = {}
     for (key, value), (tkey, tvalue) in zip(source.items(), target_sd.items()):
         if value.shape != tvalue.shape:
             raise ModelUnavailableError(
-                f"efficientnet-lite0 weight {key} has shape {tuple(value.shape)}, "
+                f"{name} weight {key} has shape {tuple(value.shape)}, "
                 f"expected {tuple(tvalue.shape)} for {tkey}"
             )
         renamed[tkey] = value

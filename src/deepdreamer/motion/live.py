@@ -102,6 +102,9 @@ class LiveDreamer:
         self.dream(np.full((h, w, 3), 128, np.uint8))
         self.reset()
         self._index = saved
+        # and the budget forgets it too: that frame's ~3 s would otherwise hold the steps at
+        # the minimum for the first second of real frames, until the average caught up
+        self.budget = StepBudget(self.config)
 
     def reset(self) -> None:
         """Forget the previous frame: the next one is dreamed from scratch."""
@@ -112,10 +115,10 @@ class LiveDreamer:
         began = self._clock()
         period = None if self._started is None else began - self._started
         self._started = began
-        steps = self.budget.steps if self.config.strength > 0 else 0
         carried = carry(self._flow, self.config.flow_blend, frame, self._previous, self.config.settle)
         dreaming = self._clock()
-        prepared = replace(self._prepared, config=replace(self._prepared.config, steps=steps))
+        prepared = replace(self._prepared, config=self.config.dream_config(self.budget.steps))
+        steps = prepared.config.steps  # the budget's, or none at strength 0
         result = prepared.dream_tensor(to_dream_tensor(carried.image), frame_seed(self.seed, self._index))
         step_seconds = self._clock() - dreaming
         out = carried.settle(from_dream_tensor(result.image))
